@@ -1,0 +1,34 @@
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
+import { parseBucket } from '../history/bucket';
+
+/** A query-string time: Unix milliseconds or ISO 8601. */
+const timestamp = z.string().transform((text, ctx) => {
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+  if (Number.isNaN(ms)) {
+    ctx.addIssue({ code: 'custom', message: 'expected Unix milliseconds or an ISO 8601 time' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const HistoryQuerySchema = z
+  .object({
+    from: timestamp.optional().describe('Start, inclusive: Unix ms or ISO 8601. Default: 24 h before `to`.'),
+    to: timestamp.optional().describe('End, exclusive: Unix ms or ISO 8601. Default: now.'),
+    bucket: z
+      .string()
+      .refine((v) => parseBucket(v) !== undefined, 'expected a bucket such as 1m, 15m, 1h or 1d')
+      .optional()
+      .describe('Bucket size (1m, 1h, 1d…). Without it, raw points are returned.'),
+    limit: z.coerce.number().int().min(1).max(1_000_000).default(10_000).describe('Maximum raw points'),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { message: '`from` must be before `to`', path: ['from'] });
+
+export class HistoryQueryDto extends createZodDto(HistoryQuerySchema) {}
+
+export const CommandBodySchema = z
+  .object({ command: z.union([z.string().min(1).max(255), z.number(), z.boolean()]).describe('e.g. "ON", "open", 21.5') })
+  .strict();
+
+export class CommandBodyDto extends createZodDto(CommandBodySchema) {}

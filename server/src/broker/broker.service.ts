@@ -1,0 +1,149 @@
+import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { MqttMessage, PublishOptions } from '@ninho/plugin-sdk';
+import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import aedesPersistenceLevel from 'aedes-persistence-level';
+import { ClassicLevel } from 'classic-level';
+import { BrokerAuthService } from '../auth/broker-auth.service';
+import { CONFIG } from '../config/config.module';
+import type { Config } from '../config/config.schema';
+import { listen } from '../listen';
+
+type Deliver = (packet: AedesPublishPacket, callback: () => void) => void;
+
+/** Carries a CONNACK return code through aedes' authenticate callback. */
+class ConnectRefused extends Error {
+  constructor(
+    message: string,
+    readonly returnCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The embedded aedes broker: TCP on mqtt.port, and MQTT over WebSocket through
+ * handleWebSocket(). Sessions, QoS 1/2 queues, retained messages and wills live in a
+ * LevelDB under <dataDir>/mqtt (aedes-persistence-level), so they survive restarts.
+ */
+@Injectable()
+export class BrokerService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Broker');
+  private broker: Aedes | undefined;
+  private db: ClassicLevel<string, Buffer> | undefined;
+  private readonly tcpServer = net.createServer({ noDelay: true });
+  /** Clients that sent a zero-length client id with clean session = 0. */
+  private readonly emptyIdPersistent = new WeakSet<Client>();
+  private boundPort = 0;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly auth: BrokerAuthService,
+  ) {}
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get connectedClients(): number {
+    return this.broker?.connectedClients ?? 0;
+  }
+
+  private get aedes(): Aedes {
+    if (!this.broker) throw new Error('broker not started');
+    return this.broker;
+  }
+
+  async onModuleInit(): Promise<void> {
+    const dir = path.join(this.config.dataDir, 'mqtt');
+    fs.mkdirSync(dir, { recursive: true });
+    this.db = new ClassicLevel<string, Buffer>(dir);
+    await this.db.open();
+    const { mqtt } = this.config;
+    this.broker = await Aedes.createBroker({
+      persistence: aedesPersistenceLevel(this.db),
+      drainTimeout: mqtt.drainTimeoutMs,
+      maxInflightInbound: mqtt.maxInflightInbound,
+      maxTopicLevels: mqtt.maxTopicLevels,
+      queueLimit: mqtt.queueLimit,
+      preConnect: (client, packet, callback) => {
+        // aedes 1.2 accepts this (aedes#1095); [MQTT-3.1.3-8] requires CONNACK 0x02.
+        if (packet.clientId === '' && packet.clean === false) this.emptyIdPersistent.add(client);
+        callback(null, true);
+      },
+      authenticate: (client, username, password, done) => {
+        if (this.emptyIdPersistent.has(client)) {
+          done(new ConnectRefused('a zero-length client id requires clean session = 1', 2), false);
+          return;
+        }
+        const decision = this.auth.authenticateConnect({ id: client.id, username }, password);
+        if (decision.allowed) done(null, true);
+        else done(new ConnectRefused(decision.reason ?? 'not authorized', decision.returnCode ?? 5), false);
+      },
+      authorizePublish: (client, packet, callback) => {
+        // [MQTT-4.7.2-1] clients may not publish to $-prefixed topics such as $SYS.
+        if (packet.topic.startsWith('$')) {
+          callback(new Error(`publishing to ${packet.topic} is reserved to the broker`));
+          return;
+        }
+        if (client && !this.auth.mayPublish({ id: client.id, username: undefined }, packet.topic)) {
+          callback(new Error(`not allowed to publish to ${packet.topic}`));
+          return;
+        }
+        callback(null);
+      },
+      authorizeSubscribe: (client, subscription, callback) => {
+        if (!this.auth.maySubscribe({ id: client.id, username: undefined }, subscription.topic)) {
+          callback(new Error(`not allowed to subscribe to ${subscription.topic}`));
+          return;
+        }
+        callback(null, subscription);
+      },
+    });
+    this.broker.on('clientError', (client, error) => this.logger.warn(`client ${client.id}: ${error.message}`));
+    this.broker.on('connectionError', (client, error) => this.logger.warn(`connection ${client.id ?? '(no id)'}: ${error.message}`));
+    this.tcpServer.on('connection', (socket) => this.aedes.handle(socket));
+    this.boundPort = await listen(this.tcpServer, 'MQTT', mqtt.port, this.config.host);
+    this.logger.log(`MQTT listening on tcp port ${this.boundPort}`);
+  }
+
+  /** Hands a WebSocket (as a duplex stream) to the broker, for ws://<host>:<http port>/mqtt. */
+  handleWebSocket(stream: Duplex, request: IncomingMessage): void {
+    this.aedes.handle(stream, request);
+  }
+
+  /** Subscribes inside the broker, like a client would, with + and # wildcards. */
+  subscribe(filter: string, onMessage: (message: MqttMessage) => void): () => void {
+    const deliver: Deliver = (packet, callback) => {
+      try {
+        onMessage({ topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), retain: packet.retain });
+      } finally {
+        callback();
+      }
+    };
+    this.aedes.subscribe(filter, deliver, () => undefined);
+    return () => this.broker?.unsubscribe(filter, deliver, () => undefined);
+  }
+
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.aedes.publish(
+        { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: options.qos ?? 0, retain: options.retain ?? false, dup: false },
+        (error) => (error ? reject(error) : resolve()),
+      );
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await new Promise<void>((resolve) => this.tcpServer.close(() => resolve()));
+    if (this.broker) {
+      const broker = this.broker;
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    }
+    await this.db?.close();
+  }
+}

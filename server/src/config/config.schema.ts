@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+// z.coerce.boolean() would read the env string "false" as true.
+const flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
+
+/** One schema for ninho.yaml and the NINHO_* env vars (env wins); the source of the Config type. */
+export const ConfigSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./data'),
+    host: z.string().min(1).default('0.0.0.0'),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    http: z.object({ port: port.default(8080) }).strict().default({ port: 8080 }),
+    mqtt: z
+      .object({
+        port: port.default(1883),
+        /** A frozen subscriber stalls delivery to everyone until this disconnects it (DESIGN.md). */
+        drainTimeoutMs: z.coerce.number().int().positive().default(10_000),
+        maxInflightInbound: z.coerce.number().int().positive().default(1000),
+        maxTopicLevels: z.coerce.number().int().positive().default(32),
+        queueLimit: z.coerce.number().int().positive().default(1000),
+        allowAnonymous: flag.default(true),
+      })
+      .strict()
+      .prefault({}),
+    coap: z.object({ port: port.default(5683) }).strict().prefault({}),
+    plugins: z
+      .object({
+        /** Folders scanned for plugin packages, besides the bundled plugins/ folder. */
+        dirs: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .prefault({}),
+    devices: z
+      .object({
+        /** A device not heard from for this long is marked offline. */
+        offlineAfterSeconds: z.coerce.number().int().positive().default(600),
+      })
+      .strict()
+      .prefault({}),
+    history: z
+      .object({
+        flushIntervalMs: z.coerce.number().int().positive().max(1000).default(1000),
+        flushRows: z.coerce.number().int().positive().default(5000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;

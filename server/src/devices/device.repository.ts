@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import type { DeviceDescriptor, EntityKind, StateValue, Transport } from '@ninho/plugin-sdk';
+import { PrismaService } from '../database/prisma.service';
+import { entityId, type DeviceRecord, type EntityRecord } from './device.types';
+
+function decodeState(json: string | null): StateValue | undefined {
+  if (json === null) return undefined;
+  try {
+    return JSON.parse(json) as StateValue;
+  } catch {
+    return undefined;
+  }
+}
+
+/** All device and entity I/O. Latest states and last-seen times are written by the history writer. */
+@Injectable()
+export class DeviceRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async loadAll(): Promise<DeviceRecord[]> {
+    const devices = await this.prisma.device.findMany({ include: { entities: true }, orderBy: { id: 'asc' } });
+    return devices.map((device) => ({
+      id: device.id,
+      name: device.name,
+      pluginId: device.pluginId,
+      transport: device.transport as Transport,
+      model: device.model,
+      manufacturer: device.manufacturer,
+      online: device.online,
+      lastSeen: device.lastSeen,
+      entities: new Map(
+        device.entities.map((entity): [string, EntityRecord] => [
+          entity.key,
+          {
+            ref: entity.ref,
+            id: entity.id,
+            deviceId: entity.deviceId,
+            key: entity.key,
+            name: entity.name,
+            kind: entity.kind as EntityKind,
+            unit: entity.unit,
+            deviceClass: entity.deviceClass,
+            state: decodeState(entity.state),
+            stateAt: entity.stateAt,
+          },
+        ]),
+      ),
+    }));
+  }
+
+  /** Upserts the device and each entity; returns the entity refs by key. */
+  async upsert(pluginId: string, descriptor: DeviceDescriptor): Promise<Map<string, number>> {
+    const { id, name, transport, model, manufacturer } = descriptor;
+    return this.prisma.$transaction(async (tx) => {
+      await tx.device.upsert({
+        where: { id },
+        create: { id, name, pluginId, transport, model: model ?? null, manufacturer: manufacturer ?? null },
+        // A user's rename survives re-registration: the name is only set on create.
+        update: { pluginId, transport, model: model ?? null, manufacturer: manufacturer ?? null },
+      });
+      const refs = new Map<string, number>();
+      for (const entity of descriptor.entities) {
+        const data = { kind: entity.kind, unit: entity.unit ?? null, deviceClass: entity.deviceClass ?? null };
+        const row = await tx.entity.upsert({
+          where: { id: entityId(id, entity.key) },
+          create: { id: entityId(id, entity.key), deviceId: id, key: entity.key, name: entity.name, ...data },
+          update: data,
+          select: { ref: true },
+        });
+        refs.set(entity.key, row.ref);
+      }
+      return refs;
+    });
+  }
+
+  async setAvailability(deviceId: string, online: boolean, at: Date): Promise<void> {
+    await this.prisma.device.update({ where: { id: deviceId }, data: online ? { online, lastSeen: at } : { online } });
+  }
+}

@@ -1,0 +1,17 @@
+import type { StateValue } from '@ninho/plugin-sdk';
+
+/** Every event on the bus and its payload type. */
+export interface NinhoEvents {
+  'entity.state': {
+    entityId: string;
+    entityRef: number;
+    deviceId: string;
+    entityKey: string;
+    state: StateValue;
+    at: Date;
+  };
+  'device.availability': { deviceId: string; online: boolean; at: Date };
+  'device.registered': { deviceId: string };
+}
+
+export type EventName = keyof NinhoEvents;

@@ -1,0 +1,248 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { CommandError, PLUGIN_API_VERSION, type CommandRequest, type NinhoPlugin, type PluginContext } from '@ninho/plugin-sdk';
+import semver from 'semver';
+import { z } from 'zod';
+import { BrokerService } from '../broker/broker.service';
+import { CONFIG } from '../config/config.module';
+import type { Config } from '../config/config.schema';
+import { formatIssues } from '../config/config.loader';
+import { DeviceService } from '../devices/device.service';
+import { BUNDLED_PLUGINS_DIR } from '../paths';
+import { PluginObjectSchema, PluginPackageSchema, type PluginManifest } from './plugin-manifest.schema';
+
+export type PluginStatus = 'active' | 'failed' | 'disabled';
+
+export interface PluginInfo {
+  id: string;
+  version: string;
+  dir: string;
+  displayName: string;
+  models: string[];
+  status: PluginStatus;
+  error?: string;
+}
+
+interface LoadedPlugin extends PluginInfo {
+  plugin?: NinhoPlugin;
+  context?: PluginContext;
+  /** Subscriptions and timers to undo when the plugin stops. */
+  cleanups: Set<() => void>;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Finds plugin packages, validates their manifests, and runs them against a
+ * PluginContext. A plugin that fails in load, setup, decode or a command is logged
+ * under its id and disabled; the server and the other plugins carry on.
+ */
+@Injectable()
+export class PluginHostService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Plugins');
+  private readonly plugins = new Map<string, LoadedPlugin>();
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly broker: BrokerService,
+    private readonly devices: DeviceService,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    for (const root of [BUNDLED_PLUGINS_DIR, ...this.config.plugins.dirs]) {
+      for (const dir of this.packageDirs(root)) await this.load(dir);
+    }
+    const active = [...this.plugins.values()].filter((p) => p.status === 'active').map((p) => p.id);
+    this.logger.log(`${active.length} plugins active${active.length ? `: ${active.join(', ')}` : ''}`);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    for (const plugin of this.plugins.values()) await this.stop(plugin);
+  }
+
+  list(): PluginInfo[] {
+    return [...this.plugins.values()].map(({ id, version, dir, displayName, models, status, error }) => ({
+      id,
+      version,
+      dir,
+      displayName,
+      models,
+      status,
+      ...(error === undefined ? {} : { error }),
+    }));
+  }
+
+  private packageDirs(root: string): string[] {
+    if (!fs.existsSync(root)) {
+      this.logger.warn(`plugin folder ${root} does not exist`);
+      return [];
+    }
+    return fs
+      .readdirSync(root, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(root, entry.name, 'package.json')))
+      .map((entry) => path.join(root, entry.name))
+      .sort();
+  }
+
+  /** Loads and starts one plugin package; never throws. */
+  async load(dir: string): Promise<PluginInfo | undefined> {
+    let pkgJson: unknown;
+    try {
+      pkgJson = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    } catch (error) {
+      this.logger.error(`plugin at ${dir}: unreadable package.json: ${describe(error)}`);
+      return undefined;
+    }
+    // Packages without a manifest (such as the SDK) are not plugins.
+    if (typeof pkgJson !== 'object' || pkgJson === null || !('ninho' in pkgJson)) return undefined;
+    const fallbackId = path.basename(dir);
+    const parsed = PluginPackageSchema.safeParse(pkgJson);
+    if (!parsed.success) {
+      return this.reject({ id: fallbackId, version: '?', dir, displayName: fallbackId, models: [], status: 'failed' }, `invalid manifest: ${formatIssues(parsed.error.issues).join('; ')}`);
+    }
+    const { version, main, ninho: manifest } = parsed.data;
+    const info: PluginInfo = { id: manifest.id, version, dir, displayName: manifest.displayName ?? manifest.id, models: manifest.models, status: 'failed' };
+    if (this.plugins.get(manifest.id)?.status === 'active') {
+      return this.reject({ ...info, id: `${manifest.id}@${dir}` }, `duplicate plugin id "${manifest.id}"`);
+    }
+    if (!semver.satisfies(PLUGIN_API_VERSION, manifest.apiVersion)) {
+      return this.reject(info, `targets plugin API ${manifest.apiVersion}, but this server provides ${PLUGIN_API_VERSION}`);
+    }
+    const options = this.validateOptions(manifest, {});
+    if (!options.success) return this.reject(info, `invalid options: ${options.error}`);
+
+    let plugin: NinhoPlugin;
+    try {
+      const mod = require(path.resolve(dir, main)) as { default?: unknown };
+      const candidate = mod.default ?? mod;
+      const shape = PluginObjectSchema.safeParse(candidate);
+      if (!shape.success) return this.reject(info, `default export is not a plugin: ${formatIssues(shape.error.issues).join('; ')}`);
+      plugin = candidate as NinhoPlugin;
+    } catch (error) {
+      return this.reject(info, `failed to load: ${describe(error)}`);
+    }
+
+    const loaded: LoadedPlugin = { ...info, status: 'active', plugin, cleanups: new Set() };
+    loaded.context = this.createContext(loaded, options.data);
+    this.plugins.set(manifest.id, loaded);
+    try {
+      await plugin.setup(loaded.context);
+    } catch (error) {
+      await this.fail(loaded, 'setup', error);
+      return this.list().find((p) => p.id === manifest.id);
+    }
+    if (plugin.command) this.devices.setCommandHandler(loaded.id, (request) => this.runCommand(loaded, request));
+    this.logger.log(`loaded ${loaded.id}@${version} (${manifest.models.join(', ')})`);
+    return this.list().find((p) => p.id === manifest.id);
+  }
+
+  private validateOptions(manifest: PluginManifest, input: unknown): { success: true; data: Record<string, unknown> } | { success: false; error: string } {
+    if (!manifest.options) return { success: true, data: {} };
+    let schema: z.ZodType;
+    try {
+      schema = z.fromJSONSchema(manifest.options as Parameters<typeof z.fromJSONSchema>[0]);
+    } catch (error) {
+      return { success: false, error: `options schema is not valid JSON Schema: ${describe(error)}` };
+    }
+    const result = schema.safeParse(input);
+    if (!result.success) return { success: false, error: formatIssues(result.error.issues, 'options').join('; ') };
+    return { success: true, data: (result.data ?? {}) as Record<string, unknown> };
+  }
+
+  private reject(info: PluginInfo, reason: string): PluginInfo {
+    this.logger.error(`plugin ${info.id} disabled: ${reason}`);
+    const failed: LoadedPlugin = { ...info, status: 'failed', error: reason, cleanups: new Set() };
+    if (this.plugins.get(info.id)?.status !== 'active') this.plugins.set(info.id, failed);
+    return { ...info, status: 'failed', error: reason };
+  }
+
+  private async fail(plugin: LoadedPlugin, phase: string, error: unknown): Promise<void> {
+    if (plugin.status !== 'active') return;
+    plugin.error = `threw during ${phase}: ${describe(error)}`;
+    this.logger.error(`plugin ${plugin.id} disabled: ${plugin.error}`);
+    await this.stop(plugin);
+    plugin.status = 'failed';
+  }
+
+  private async stop(plugin: LoadedPlugin): Promise<void> {
+    this.devices.setCommandHandler(plugin.id, undefined);
+    for (const cleanup of plugin.cleanups) cleanup();
+    plugin.cleanups.clear();
+    if (plugin.status === 'active') {
+      plugin.status = 'disabled';
+      try {
+        await plugin.plugin?.teardown?.();
+      } catch (error) {
+        this.logger.warn(`plugin ${plugin.id} threw during teardown: ${describe(error)}`);
+      }
+    }
+  }
+
+  private async runCommand(plugin: LoadedPlugin, request: CommandRequest): Promise<void> {
+    if (plugin.status !== 'active' || !plugin.plugin?.command || !plugin.context) {
+      throw new CommandError(`plugin ${plugin.id} is not active`, 'unsupported');
+    }
+    try {
+      await plugin.plugin.command(request, plugin.context);
+    } catch (error) {
+      if (error instanceof CommandError) throw error;
+      await this.fail(plugin, 'command', error);
+      throw new CommandError(`plugin ${plugin.id} failed: ${describe(error)}`, 'rejected');
+    }
+  }
+
+  private createContext(plugin: LoadedPlugin, options: Record<string, unknown>): PluginContext {
+    const logger = new Logger(`plugin:${plugin.id}`);
+    const track = (cleanup: () => void): (() => void) => {
+      plugin.cleanups.add(cleanup);
+      return () => {
+        plugin.cleanups.delete(cleanup);
+        cleanup();
+      };
+    };
+    const guard = (phase: string, fn: () => void): void => {
+      if (plugin.status !== 'active') return;
+      try {
+        fn();
+      } catch (error) {
+        void this.fail(plugin, phase, error);
+      }
+    };
+    return {
+      pluginId: plugin.id,
+      options,
+      logger: {
+        debug: (m) => logger.debug(m),
+        info: (m) => logger.log(m),
+        warn: (m) => logger.warn(m),
+        error: (m) => logger.error(m),
+      },
+      mqtt: {
+        subscribe: (filter, onMessage) => track(this.broker.subscribe(filter, (message) => guard(`decode of ${message.topic}`, () => onMessage(message)))),
+        publish: (topic, payload, publishOptions) => this.broker.publish(topic, payload, publishOptions),
+      },
+      devices: {
+        register: (device) => this.devices.register(plugin.id, device),
+        report: (deviceId, states, at) => this.devices.report(deviceId, states, at),
+        setAvailability: (deviceId, online) => this.devices.setAvailability(deviceId, online),
+      },
+      timers: {
+        setTimeout: (callback, ms) => {
+          const timer = setTimeout(() => {
+            plugin.cleanups.delete(cancel);
+            guard('timer', callback);
+          }, ms);
+          const cancel = (): void => clearTimeout(timer);
+          return track(cancel);
+        },
+        setInterval: (callback, ms) => {
+          const timer = setInterval(() => guard('timer', callback), ms);
+          return track(() => clearInterval(timer));
+        },
+      },
+    };
+  }
+}
