@@ -22,18 +22,35 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: LEVELS[config.logLevel], abortOnError: false });
   app.setGlobalPrefix('api');
-  app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('ninho').setDescription('ninho home automation API').setVersion('0.1.0').build());
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle('ninho').setDescription('ninho home automation API').setVersion('0.1.0').build(),
+  );
   SwaggerModule.setup('api/docs', app, cleanupOpenApiDoc(document));
 
   await app.listen(config.http.port, config.host).catch((error: NodeJS.ErrnoException) => {
     throw new ListenError('HTTP', config.http.port, error.code);
   });
-  const address = app.getHttpServer().address() as { port: number };
+  const address = (app.getHttpServer() as import('node:http').Server).address() as { port: number };
   const mqttPort = app.get(BrokerService).port;
   const coapPort = app.get(CoapService).port;
   // Tests and scripts parse this line for the ports actually bound.
-  new Logger('ninho').log(`ready http=${address.port} mqtt=${mqttPort} coap=${coapPort} data=${config.dataDir}`);
+  const logger = new Logger('ninho');
+  // Nest's enableShutdownHooks re-raises the signal, so a clean stop would exit "killed";
+  // we close (flushing history, closing the broker) and exit 0 instead.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.log(`${signal}: shutting down`);
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error('ninho: error during shutdown:', error);
+          process.exit(1);
+        },
+      );
+    });
+  }
+  logger.log(`ready http=${address.port} mqtt=${mqttPort} coap=${coapPort} data=${config.dataDir}`);
 }
 
 main().catch((error: unknown) => {

@@ -29,7 +29,10 @@ export class EntitiesController {
   @Post(':id/command')
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a command to an entity; answers once the device accepted it' })
-  async command(@Param('id') id: string, @Body() body: CommandBodyDto): Promise<{ entityId: string; command: string | number | boolean; status: 'accepted' }> {
+  async command(
+    @Param('id') id: string,
+    @Body() body: CommandBodyDto,
+  ): Promise<{ entityId: string; command: string | number | boolean; status: 'accepted' }> {
     await this.devices.command(id, body.command);
     return { entityId: id, command: body.command, status: 'accepted' };
   }

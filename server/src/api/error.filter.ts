@@ -28,7 +28,9 @@ export class ErrorFilter implements ExceptionFilter {
     if (error instanceof ZodValidationException) {
       const zodError = error.getZodError();
       const errors =
-        zodError instanceof ZodError ? zodError.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message })) : [];
+        zodError instanceof ZodError
+          ? zodError.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }))
+          : [];
       return [400, { message: `invalid request: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors }];
     }
     // body-parser's error for a malformed JSON body.

@@ -120,7 +120,11 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
   subscribe(filter: string, onMessage: (message: MqttMessage) => void): () => void {
     const deliver: Deliver = (packet, callback) => {
       try {
-        onMessage({ topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), retain: packet.retain });
+        onMessage({
+          topic: packet.topic,
+          payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+          retain: packet.retain,
+        });
       } finally {
         callback();
       }
@@ -132,7 +136,14 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       this.aedes.publish(
-        { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: options.qos ?? 0, retain: options.retain ?? false, dup: false },
+        {
+          cmd: 'publish',
+          topic,
+          payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+          qos: options.qos ?? 0,
+          retain: options.retain ?? false,
+          dup: false,
+        },
         (error) => (error ? reject(error) : resolve()),
       );
     });

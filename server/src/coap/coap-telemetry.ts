@@ -3,7 +3,10 @@ import { z } from 'zod';
 
 /** The body of `POST /devices/<id>`: flat entity key → value, e.g. {"temperature":21.5,"humidity":40}. */
 export const TelemetrySchema = z
-  .record(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'entity keys are lowercase letters, digits and _'), z.union([z.number(), z.string().max(255), z.boolean(), z.null()]))
+  .record(
+    z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'entity keys are lowercase letters, digits and _'),
+    z.union([z.number(), z.string().max(255), z.boolean(), z.null()]),
+  )
   .refine((record) => Object.keys(record).length > 0, 'at least one value is required');
 
 const KNOWN: Record<string, () => EntityDescriptor> = {

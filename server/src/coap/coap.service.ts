@@ -18,10 +18,7 @@ const TEXT_FORMAT = 'text/plain';
 /** Past this, node-coap sends an empty ACK and the result follows as a separate response. */
 const PIGGYBACK_MS = 50;
 
-type Route =
-  | { kind: 'devices' }
-  | { kind: 'device'; deviceId: string }
-  | { kind: 'entity'; deviceId: string; key: string };
+type Route = { kind: 'devices' } | { kind: 'device'; deviceId: string } | { kind: 'entity'; deviceId: string; key: string };
 
 function route(url: string): Route | undefined {
   const parts = url.split('?')[0]?.split('/').filter(Boolean).map(decodeURIComponent) ?? [];
@@ -145,7 +142,7 @@ export class CoapService implements OnModuleInit, OnModuleDestroy {
     let command: CommandValue;
     if (format === JSON_FORMAT) {
       const body = parseJson(req.payload);
-      const value = typeof body === 'object' && body !== null && 'command' in body ? (body as { command: unknown }).command : body;
+      const value = typeof body === 'object' && body !== null && 'command' in body ? body.command : body;
       if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
         throw new CoapError('4.00', 'expected {"command": <string|number|boolean>}');
       }
@@ -163,7 +160,8 @@ export class CoapService implements OnModuleInit, OnModuleDestroy {
 
   private async telemetry(req: IncomingMessage, res: OutgoingMessage, deviceId: string): Promise<void> {
     const format = contentFormat(req);
-    if (format !== undefined && format !== JSON_FORMAT) throw new CoapError('4.15', `content-format ${format} not supported; use application/json`);
+    if (format !== undefined && format !== JSON_FORMAT)
+      throw new CoapError('4.15', `content-format ${format} not supported; use application/json`);
     const parsed = TelemetrySchema.safeParse(parseJson(req.payload));
     if (!parsed.success) throw new CoapError('4.00', formatIssues(parsed.error.issues).join('; '));
     const states = parsed.data;

@@ -10,7 +10,10 @@ export const ConfigSchema = z
     dataDir: z.string().min(1).default('./data'),
     host: z.string().min(1).default('0.0.0.0'),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-    http: z.object({ port: port.default(8080) }).strict().default({ port: 8080 }),
+    http: z
+      .object({ port: port.default(8080) })
+      .strict()
+      .default({ port: 8080 }),
     mqtt: z
       .object({
         port: port.default(1883),
@@ -23,7 +26,10 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
-    coap: z.object({ port: port.default(5683) }).strict().prefault({}),
+    coap: z
+      .object({ port: port.default(5683) })
+      .strict()
+      .prefault({}),
     plugins: z
       .object({
         /** Folders scanned for plugin packages, besides the bundled plugins/ folder. */

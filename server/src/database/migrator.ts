@@ -67,7 +67,9 @@ export function migrate(databaseFile: string, migrationsDir: string): MigrationR
       const row = applied.get(migration.name);
       if (row) {
         if (row.finished_at === null) {
-          throw new MigrationError(`migration ${migration.name} started earlier but never finished; restore a backup or resolve it with "prisma migrate resolve"`);
+          throw new MigrationError(
+            `migration ${migration.name} started earlier but never finished; restore a backup or resolve it with "prisma migrate resolve"`,
+          );
         }
         if (row.checksum !== migration.checksum) {
           throw new MigrationError(`migration ${migration.name} was changed after it was applied (checksum mismatch)`);

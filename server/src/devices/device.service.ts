@@ -72,9 +72,11 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
     const previous = this.registrationQueue.get(descriptor.id) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.registerNow(pluginId, descriptor));
     this.registrationQueue.set(descriptor.id, next);
-    void next.finally(() => {
-      if (this.registrationQueue.get(descriptor.id) === next) this.registrationQueue.delete(descriptor.id);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.registrationQueue.get(descriptor.id) === next) this.registrationQueue.delete(descriptor.id);
+      })
+      .catch(() => undefined);
     return next;
   }
 
@@ -92,7 +94,12 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
       lastSeen: null,
       entities: new Map(),
     };
-    Object.assign(device, { pluginId, transport: descriptor.transport, model: descriptor.model ?? null, manufacturer: descriptor.manufacturer ?? null });
+    Object.assign(device, {
+      pluginId,
+      transport: descriptor.transport,
+      model: descriptor.model ?? null,
+      manufacturer: descriptor.manufacturer ?? null,
+    });
     for (const entity of descriptor.entities) {
       const ref = refs.get(entity.key);
       if (ref === undefined) continue;
@@ -113,7 +120,10 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
       device.entities.set(entity.key, record);
     }
     this.cache(device);
-    if (!existing) this.logger.log(`new device ${device.id} (${pluginId}, ${descriptor.transport}) with ${descriptor.entities.map((e) => e.key).join(', ')}`);
+    if (!existing)
+      this.logger.log(
+        `new device ${device.id} (${pluginId}, ${descriptor.transport}) with ${descriptor.entities.map((e) => e.key).join(', ')}`,
+      );
     this.events.emit('device.registered', { deviceId: device.id });
   }
 

@@ -46,7 +46,9 @@ export class HistoryRepository {
   async writeBatch(batch: HistoryBatch): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
       for (let i = 0; i < batch.readings.length; i += INSERT_CHUNK) {
-        const rows = batch.readings.slice(i, i + INSERT_CHUNK).map((r) => Prisma.sql`(${r.entityRef}, ${BigInt(r.ts)}, ${r.value}, ${r.text})`);
+        const rows = batch.readings
+          .slice(i, i + INSERT_CHUNK)
+          .map((r) => Prisma.sql`(${r.entityRef}, ${BigInt(r.ts)}, ${r.value}, ${r.text})`);
         await tx.$executeRaw`INSERT INTO "Reading" ("entityRef", "ts", "value", "text") VALUES ${Prisma.join(rows)}`;
       }
       const aggregates = [...hourlyAggregates(batch.readings).values()];
@@ -70,7 +72,12 @@ export class HistoryRepository {
     });
   }
 
-  async raw(entityRef: number, from: number, to: number, limit: number): Promise<Array<{ ts: number; value: number | null; text: string | null }>> {
+  async raw(
+    entityRef: number,
+    from: number,
+    to: number,
+    limit: number,
+  ): Promise<Array<{ ts: number; value: number | null; text: string | null }>> {
     const rows = await this.prisma.$queryRaw<Array<{ ts: bigint | number; value: number | null; text: string | null }>>`
       SELECT "ts", "value", "text" FROM "Reading"
       WHERE "entityRef" = ${entityRef} AND "ts" >= ${BigInt(from)} AND "ts" < ${BigInt(to)}

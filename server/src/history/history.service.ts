@@ -29,9 +29,7 @@ function merge(parts: BucketAggregate[][]): BucketPoint[] {
       }
     }
   }
-  return [...byStart.values()]
-    .sort((a, b) => a.t - b.t)
-    .map(({ t, min, max, sum, count }) => ({ t, min, max, avg: sum / count, count }));
+  return [...byStart.values()].sort((a, b) => a.t - b.t).map(({ t, min, max, sum, count }) => ({ t, min, max, avg: sum / count, count }));
 }
 
 @Injectable()

@@ -78,7 +78,10 @@ export class HistoryWriter implements OnModuleInit, BeforeApplicationShutdown {
         this.failing = false;
       })
       .catch((error: unknown) => {
-        if (!this.failing) this.logger.error(`history flush of ${batch.readings.length} rows failed, will retry: ${error instanceof Error ? error.message : String(error)}`);
+        if (!this.failing)
+          this.logger.error(
+            `history flush of ${batch.readings.length} rows failed, will retry: ${error instanceof Error ? error.message : String(error)}`,
+          );
         this.failing = true;
         // Put the batch back in front, keeping newer latest states over older ones.
         this.readings = batch.readings.concat(this.readings);

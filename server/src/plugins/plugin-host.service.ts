@@ -101,10 +101,20 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
     const fallbackId = path.basename(dir);
     const parsed = PluginPackageSchema.safeParse(pkgJson);
     if (!parsed.success) {
-      return this.reject({ id: fallbackId, version: '?', dir, displayName: fallbackId, models: [], status: 'failed' }, `invalid manifest: ${formatIssues(parsed.error.issues).join('; ')}`);
+      return this.reject(
+        { id: fallbackId, version: '?', dir, displayName: fallbackId, models: [], status: 'failed' },
+        `invalid manifest: ${formatIssues(parsed.error.issues).join('; ')}`,
+      );
     }
     const { version, main, ninho: manifest } = parsed.data;
-    const info: PluginInfo = { id: manifest.id, version, dir, displayName: manifest.displayName ?? manifest.id, models: manifest.models, status: 'failed' };
+    const info: PluginInfo = {
+      id: manifest.id,
+      version,
+      dir,
+      displayName: manifest.displayName ?? manifest.id,
+      models: manifest.models,
+      status: 'failed',
+    };
     if (this.plugins.get(manifest.id)?.status === 'active') {
       return this.reject({ ...info, id: `${manifest.id}@${dir}` }, `duplicate plugin id "${manifest.id}"`);
     }
@@ -116,6 +126,8 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
 
     let plugin: NinhoPlugin;
     try {
+      // Plugins are CommonJS packages loaded by path at run time; there is no static import to use.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mod = require(path.resolve(dir, main)) as { default?: unknown };
       const candidate = mod.default ?? mod;
       const shape = PluginObjectSchema.safeParse(candidate);
@@ -139,11 +151,14 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
     return this.list().find((p) => p.id === manifest.id);
   }
 
-  private validateOptions(manifest: PluginManifest, input: unknown): { success: true; data: Record<string, unknown> } | { success: false; error: string } {
+  private validateOptions(
+    manifest: PluginManifest,
+    input: unknown,
+  ): { success: true; data: Record<string, unknown> } | { success: false; error: string } {
     if (!manifest.options) return { success: true, data: {} };
     let schema: z.ZodType;
     try {
-      schema = z.fromJSONSchema(manifest.options as Parameters<typeof z.fromJSONSchema>[0]);
+      schema = z.fromJSONSchema(manifest.options);
     } catch (error) {
       return { success: false, error: `options schema is not valid JSON Schema: ${describe(error)}` };
     }
@@ -221,7 +236,8 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
         error: (m) => logger.error(m),
       },
       mqtt: {
-        subscribe: (filter, onMessage) => track(this.broker.subscribe(filter, (message) => guard(`decode of ${message.topic}`, () => onMessage(message)))),
+        subscribe: (filter, onMessage) =>
+          track(this.broker.subscribe(filter, (message) => guard(`decode of ${message.topic}`, () => onMessage(message)))),
         publish: (topic, payload, publishOptions) => this.broker.publish(topic, payload, publishOptions),
       },
       devices: {
