@@ -6,12 +6,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['test/unit/**/*.test.ts', 'plugins/*/test/**/*.test.ts'],
         },
       },
       {
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 1 },
           include: ['test/e2e/**/*.test.ts'],
           // Each file boots real servers on ephemeral ports; two cores, so not too many at once.
           maxWorkers: 2,

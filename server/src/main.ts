@@ -28,8 +28,11 @@ async function main(): Promise<void> {
   );
   SwaggerModule.setup('api/docs', app, cleanupOpenApiDoc(document));
 
+  // init() runs the modules' start-up (broker, CoAP, plugins) first, so their own
+  // ListenErrors are not mistaken for the HTTP port's.
+  await app.init();
   await app.listen(config.http.port, config.host).catch((error: NodeJS.ErrnoException) => {
-    throw new ListenError('HTTP', config.http.port, error.code);
+    throw error.code ? new ListenError('HTTP', config.http.port, error.code) : error;
   });
   const address = (app.getHttpServer() as import('node:http').Server).address() as { port: number };
   const mqttPort = app.get(BrokerService).port;

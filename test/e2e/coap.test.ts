@@ -10,6 +10,8 @@ import { getJson, startServer, waitFor, type RunningServer } from '../support/se
 let server: RunningServer;
 let relay: MqttClient;
 
+type CoapMethod = NonNullable<Extract<Parameters<typeof request>[0], { method?: unknown }>['method']>;
+
 interface CoapReply {
   code: string;
   body: string;
@@ -17,7 +19,7 @@ interface CoapReply {
 }
 
 function coap(
-  method: string,
+  method: CoapMethod,
   pathname: string,
   options: { body?: string; format?: string; confirmable?: boolean } = {},
 ): Promise<CoapReply> {
