@@ -5,7 +5,7 @@ import { request, type IncomingMessage } from 'coap';
 import { generate, parse, type ParsedPacket } from 'coap-packet';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJson, startServer, waitFor, type RunningServer } from '../support/server';
+import { dht11Payload, getJson, startServer, waitFor, type RunningServer } from '../support/server';
 
 let server: RunningServer;
 let relay: MqttClient;
@@ -42,7 +42,7 @@ beforeAll(async () => {
   relay.on('message', (_topic, payload) => {
     setTimeout(() => void relay.publishAsync('stat/relay-dht/POWER', payload.toString() === 'TOGGLE' ? 'ON' : payload.toString()), 300);
   });
-  await relay.publishAsync('tele/relay-dht/SENSOR', JSON.stringify({ DHT11: { Temperature: 19.5, Humidity: 50 }, TempUnit: 'C' }), {
+  await relay.publishAsync('tele/relay-dht/SENSOR', dht11Payload(19.5, 50), {
     qos: 1,
   });
   await relay.publishAsync('stat/relay-dht/POWER', 'OFF', { qos: 1 });
@@ -106,7 +106,7 @@ describe('CoAP endpoint', () => {
     stream.on('data', (chunk: Buffer) => notifications.push((JSON.parse(chunk.toString()) as { state: unknown }).state));
     await waitFor(() => (notifications.length >= 1 ? true : undefined));
     for (const h of [51, 52, 53]) {
-      await relay.publishAsync('tele/relay-dht/SENSOR', JSON.stringify({ DHT11: { Temperature: 19.5, Humidity: h }, TempUnit: 'C' }), {
+      await relay.publishAsync('tele/relay-dht/SENSOR', dht11Payload(19.5, h), {
         qos: 1,
       });
     }

@@ -1,7 +1,7 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { getJson, startServer, waitFor, type RunningServer } from '../support/server';
+import { dht11Payload, getJson, startServer, waitFor, type RunningServer } from '../support/server';
 
 interface DeviceView {
   id: string;
@@ -14,8 +14,6 @@ interface RawHistory {
 
 let server: RunningServer;
 let device: MqttClient;
-
-const sensorPayload = (t: number, h: number): string => JSON.stringify({ DHT11: { Temperature: t, Humidity: h }, TempUnit: 'C' });
 
 beforeAll(async () => {
   server = await startServer({ env: { NINHO_HISTORY_FLUSH_INTERVAL_MS: '100' } });
@@ -34,7 +32,7 @@ afterAll(async () => {
 
 describe('a DHT11 over MQTT (Tasmota convention)', () => {
   it('appears as a device with temperature and humidity entities', async () => {
-    await device.publishAsync('tele/kitchen-dht/SENSOR', sensorPayload(22.6, 32.4), { qos: 1 });
+    await device.publishAsync('tele/kitchen-dht/SENSOR', dht11Payload(22.6, 32.4), { qos: 1 });
     const dht = await waitFor(async () => {
       const { body } = await getJson<DeviceView>(server.url('/api/devices/kitchen-dht'));
       return body.entities?.length === 2 ? body : undefined;
@@ -54,7 +52,7 @@ describe('a DHT11 over MQTT (Tasmota convention)', () => {
     ws.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString()) as (typeof messages)[number]));
     await new Promise((resolve) => ws.once('open', resolve));
     await waitFor(() => messages.find((m) => m.type === 'snapshot'));
-    await device.publishAsync('tele/kitchen-dht/SENSOR', sensorPayload(23.1, 35), { qos: 1 });
+    await device.publishAsync('tele/kitchen-dht/SENSOR', dht11Payload(23.1, 35), { qos: 1 });
     const push = await waitFor(() => messages.find((m) => m.type === 'state' && m.entityId === 'kitchen-dht.temperature'));
     expect(push).toMatchObject({ type: 'state', entityId: 'kitchen-dht.temperature', state: 23.1 });
     ws.close();
@@ -108,8 +106,8 @@ describe('a DHT11 over MQTT (Tasmota convention)', () => {
   it('keeps every reading, state and device through SIGTERM and restart', async () => {
     const burst = await connectAsync(`mqtt://127.0.0.1:${server.mqtt}`, { reconnectPeriod: 0 });
     // Many readings in the same few milliseconds: none may be merged or lost.
-    for (let i = 0; i < 200; i++) burst.publish('tele/kitchen-dht/SENSOR', sensorPayload(20 + i / 100, 40), { qos: 0 });
-    await burst.publishAsync('tele/kitchen-dht/SENSOR', sensorPayload(30, 41), { qos: 1 });
+    for (let i = 0; i < 200; i++) burst.publish('tele/kitchen-dht/SENSOR', dht11Payload(20 + i / 100, 40), { qos: 0 });
+    await burst.publishAsync('tele/kitchen-dht/SENSOR', dht11Payload(30, 41), { qos: 1 });
     await burst.endAsync();
     // Stop at once: the readings are still in the writer's buffer.
     expect(await server.stop('SIGTERM')).toBe(0);

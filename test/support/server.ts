@@ -110,15 +110,6 @@ export async function getJson<T = unknown>(url: string): Promise<{ status: numbe
   return { status: response.status, body: (await response.json()) as T };
 }
 
-export async function postJson<T = unknown>(url: string, body: unknown): Promise<{ status: number; body: T }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as T };
-}
-
 /** Polls until the check returns a value other than undefined, or fails after timeoutMs. */
 export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -133,4 +124,9 @@ export async function waitFor<T>(check: () => Promise<T | undefined> | T | undef
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
+}
+
+/** A DHT11 reading in the Tasmota convention, as published on tele/<topic>/SENSOR. */
+export function dht11Payload(temperature: number, humidity: number): string {
+  return JSON.stringify({ DHT11: { Temperature: temperature, Humidity: humidity }, TempUnit: 'C' });
 }

@@ -1,6 +1,7 @@
 import {
   CommandError,
   humidity,
+  type CommandRequest,
   onOffSwitch,
   temperature,
   type DeviceModel,
@@ -178,10 +179,7 @@ class Dht11Plugin implements NinhoPlugin {
     context.devices.setAvailability(deviceId, online);
   }
 
-  async command(
-    request: { deviceId: string; entityKey: string; command: string | number | boolean },
-    context: PluginContext,
-  ): Promise<void> {
+  async command(request: CommandRequest, context: PluginContext): Promise<void> {
     const { deviceId, entityKey, command } = request;
     if (entityKey !== 'power') throw new CommandError(`${deviceId}.${entityKey} accepts no commands`, 'unsupported');
     const value = String(command).toUpperCase();

@@ -165,7 +165,7 @@ export class CoapService implements OnModuleInit, OnModuleDestroy {
     const parsed = TelemetrySchema.safeParse(parseJson(req.payload));
     if (!parsed.success) throw new CoapError('4.00', formatIssues(parsed.error.issues).join('; '));
     const states = parsed.data;
-    const known = this.devices.list().find((d) => d.id === deviceId);
+    const known = this.devices.find(deviceId);
     const missing = Object.entries(states).filter(([key]) => !known?.entities.has(key));
     if (!known || missing.length > 0) {
       await this.devices.register(known?.pluginId ?? 'core', {

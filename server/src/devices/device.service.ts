@@ -52,6 +52,10 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
     return [...this.devices.values()];
   }
 
+  find(deviceId: string): DeviceRecord | undefined {
+    return this.devices.get(deviceId);
+  }
+
   get(deviceId: string): DeviceRecord {
     const device = this.devices.get(deviceId);
     if (!device) throw new NotFoundError(`no device "${deviceId}"`);
@@ -62,10 +66,6 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
     const entity = this.entitiesById.get(id);
     if (!entity) throw new NotFoundError(`no entity "${id}"`);
     return entity;
-  }
-
-  findEntity(id: string): EntityRecord | undefined {
-    return this.entitiesById.get(id);
   }
 
   register(pluginId: string, descriptor: DeviceDescriptor): Promise<void> {

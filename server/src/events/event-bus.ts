@@ -19,7 +19,7 @@ export class EventBus {
   private readonly listeners = new Map<EventName, Registration[]>();
 
   on<K extends EventName>(event: K, name: string, listener: Listener<K>): () => void {
-    const registration: Registration = { name, listener: listener };
+    const registration: Registration = { name, listener };
     const list = this.listeners.get(event) ?? [];
     list.push(registration);
     this.listeners.set(event, list);

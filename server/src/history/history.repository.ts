@@ -33,10 +33,6 @@ function hourlyAggregates(readings: readonly ReadingRow[]): Map<string, Aggregat
   return byKey;
 }
 
-function toNumber(value: unknown): number {
-  return typeof value === 'bigint' ? Number(value) : Number(value);
-}
-
 /** History I/O in portable SQL (Prisma.sql placeholders work on SQLite and PostgreSQL). */
 @Injectable()
 export class HistoryRepository {
@@ -82,7 +78,7 @@ export class HistoryRepository {
       SELECT "ts", "value", "text" FROM "Reading"
       WHERE "entityRef" = ${entityRef} AND "ts" >= ${BigInt(from)} AND "ts" < ${BigInt(to)}
       ORDER BY "ts", "id" LIMIT ${limit}`;
-    return rows.map((r) => ({ ts: toNumber(r.ts), value: r.value, text: r.text }));
+    return rows.map((r) => ({ ts: Number(r.ts), value: r.value, text: r.text }));
   }
 
   /** Buckets of raw rows in [from, to), bucket start aligned to multiples of bucketMs since the epoch. */
@@ -94,7 +90,7 @@ export class HistoryRepository {
       FROM "Reading"
       WHERE "entityRef" = ${entityRef} AND "ts" >= ${BigInt(from)} AND "ts" < ${BigInt(to)} AND "value" IS NOT NULL
       GROUP BY "t" ORDER BY "t"`;
-    return rows.map((r) => ({ t: toNumber(r.t), min: r.min, max: r.max, sum: r.sum, count: toNumber(r.count) }));
+    return rows.map((r) => ({ t: Number(r.t), min: r.min, max: r.max, sum: r.sum, count: Number(r.count) }));
   }
 
   /** Buckets of whole hours in [fromHour, toHour) from the rollup table; bucketMs is a multiple of an hour. */
@@ -106,6 +102,6 @@ export class HistoryRepository {
       FROM "HourlyRollup"
       WHERE "entityRef" = ${entityRef} AND "hour" >= ${BigInt(fromHour)} AND "hour" < ${BigInt(toHour)}
       GROUP BY "t" ORDER BY "t"`;
-    return rows.map((r) => ({ t: toNumber(r.t), min: r.min, max: r.max, sum: r.sum, count: toNumber(r.count) }));
+    return rows.map((r) => ({ t: Number(r.t), min: r.min, max: r.max, sum: r.sum, count: Number(r.count) }));
   }
 }
