@@ -31,13 +31,13 @@ export class LiveGateway implements OnModuleInit, OnModuleDestroy {
     });
     this.unsubscribe.push(
       this.events.on('entity.state', 'live-gateway', ({ entityId, deviceId, state, at }) =>
-        this.broadcast({ type: 'state', entityId, deviceId, state, at: at.toISOString() }),
+        this.broadcast(() => ({ type: 'state', entityId, deviceId, state, at: at.toISOString() })),
       ),
       this.events.on('device.availability', 'live-gateway', ({ deviceId, online, at }) =>
-        this.broadcast({ type: 'availability', deviceId, online, at: at.toISOString() }),
+        this.broadcast(() => ({ type: 'availability', deviceId, online, at: at.toISOString() })),
       ),
       this.events.on('device.registered', 'live-gateway', ({ deviceId }) =>
-        this.broadcast({ type: 'device', device: deviceSummary(this.devices.get(deviceId)) }),
+        this.broadcast(() => ({ type: 'device', device: deviceSummary(this.devices.get(deviceId)) })),
       ),
     );
   }
@@ -46,9 +46,10 @@ export class LiveGateway implements OnModuleInit, OnModuleDestroy {
     this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, request));
   }
 
-  private broadcast(message: object): void {
+  /** Builds the message only when someone listens: states arrive tens of thousands a second. */
+  private broadcast(message: () => object): void {
     if (this.wss.clients.size === 0) return;
-    const text = JSON.stringify(message);
+    const text = JSON.stringify(message());
     for (const client of this.wss.clients) {
       if (client.readyState !== WebSocket.OPEN) continue;
       if (client.bufferedAmount > MAX_BUFFERED_BYTES) {

@@ -6,12 +6,12 @@ import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { MqttMessage, PublishOptions } from '@ninho/plugin-sdk';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
-import aedesPersistenceLevel from 'aedes-persistence-level';
 import { ClassicLevel } from 'classic-level';
 import { BrokerAuthService } from '../auth/broker-auth.service';
 import { CONFIG } from '../config/config.module';
 import type { Config } from '../config/config.schema';
 import { listen } from '../listen';
+import { SessionAwarePersistence } from './session-aware-persistence';
 
 type Deliver = (packet: AedesPublishPacket, callback: () => void) => void;
 
@@ -28,7 +28,8 @@ class ConnectRefused extends Error {
 /**
  * The embedded aedes broker: TCP on mqtt.port, and MQTT over WebSocket through
  * handleWebSocket(). Sessions, QoS 1/2 queues, retained messages and wills live in a
- * LevelDB under <dataDir>/mqtt (aedes-persistence-level), so they survive restarts.
+ * LevelDB under <dataDir>/mqtt (aedes-persistence-level), so they survive restarts;
+ * clean sessions' QoS 2 receive state stays in memory (SessionAwarePersistence).
  */
 @Injectable()
 export class BrokerService implements OnModuleInit, OnModuleDestroy {
@@ -65,7 +66,7 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
     await this.db.open();
     const { mqtt } = this.config;
     this.broker = await Aedes.createBroker({
-      persistence: aedesPersistenceLevel(this.db),
+      persistence: new SessionAwarePersistence(this.db),
       drainTimeout: mqtt.drainTimeoutMs,
       maxInflightInbound: mqtt.maxInflightInbound,
       maxTopicLevels: mqtt.maxTopicLevels,

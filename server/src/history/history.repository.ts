@@ -4,8 +4,8 @@ import { Prisma } from '../generated/prisma/client';
 import type { BucketAggregate, HistoryBatch, ReadingRow } from './history.types';
 
 export const HOUR_MS = 3_600_000;
-/** 4 parameters a row; stays far below SQLite's 32,766-parameter limit. */
-const INSERT_CHUNK = 1000;
+/** Rows a state update binds (3 parameters each); far below SQLite's 32,766-parameter limit. */
+const UPDATE_CHUNK = 1000;
 
 interface Aggregate {
   min: number;
@@ -33,7 +33,13 @@ function hourlyAggregates(readings: readonly ReadingRow[]): Map<string, Aggregat
   return byKey;
 }
 
-/** History I/O in portable SQL (Prisma.sql placeholders work on SQLite and PostgreSQL). */
+/**
+ * History I/O through Prisma's raw SQL. The bulk writes pass a whole batch as one
+ * JSON parameter unpacked by SQLite's json_each: binding 4,000 parameters a statement
+ * cost more in Prisma's query compiler than SQLite spent storing the rows
+ * (test/bench/RESULTS.md). On PostgreSQL these statements need jsonb_to_recordset
+ * and LEAST/GREATEST instead (DECISIONS.md).
+ */
 @Injectable()
 export class HistoryRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -41,29 +47,35 @@ export class HistoryRepository {
   /** Writes a whole batch in one transaction: raw rows, hourly rollups, latest states, last-seen times. */
   async writeBatch(batch: HistoryBatch): Promise<void> {
     await this.prisma.$transaction(async (tx) => {
-      for (let i = 0; i < batch.readings.length; i += INSERT_CHUNK) {
-        const rows = batch.readings
-          .slice(i, i + INSERT_CHUNK)
-          .map((r) => Prisma.sql`(${r.entityRef}, ${BigInt(r.ts)}, ${r.value}, ${r.text})`);
-        await tx.$executeRaw`INSERT INTO "Reading" ("entityRef", "ts", "value", "text") VALUES ${Prisma.join(rows)}`;
+      if (batch.readings.length > 0) {
+        const rows = JSON.stringify(batch.readings.map((r) => [r.entityRef, r.ts, r.value, r.text]));
+        await tx.$executeRaw`INSERT INTO "Reading" ("entityRef", "ts", "value", "text")
+          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(${rows})`;
       }
       const aggregates = [...hourlyAggregates(batch.readings).values()];
-      for (let i = 0; i < aggregates.length; i += INSERT_CHUNK) {
-        const rows = aggregates
-          .slice(i, i + INSERT_CHUNK)
-          .map((a) => Prisma.sql`(${a.entityRef}, ${BigInt(a.hour)}, ${a.min}, ${a.max}, ${a.sum}, ${a.count})`);
-        await tx.$executeRaw`INSERT INTO "HourlyRollup" ("entityRef", "hour", "min", "max", "sum", "count") VALUES ${Prisma.join(rows)}
+      if (aggregates.length > 0) {
+        const rows = JSON.stringify(aggregates.map((a) => [a.entityRef, a.hour, a.min, a.max, a.sum, a.count]));
+        // `WHERE true` lets SQLite parse ON CONFLICT after INSERT … SELECT.
+        await tx.$executeRaw`INSERT INTO "HourlyRollup" ("entityRef", "hour", "min", "max", "sum", "count")
+          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(${rows}) WHERE true
           ON CONFLICT ("entityRef", "hour") DO UPDATE SET
             "min" = MIN("HourlyRollup"."min", excluded."min"),
             "max" = MAX("HourlyRollup"."max", excluded."max"),
             "sum" = "HourlyRollup"."sum" + excluded."sum",
             "count" = "HourlyRollup"."count" + excluded."count"`;
       }
-      for (const [ref, { state, at }] of batch.latest) {
-        await tx.entity.update({ where: { ref }, data: { state, stateAt: at } });
+      // One statement each, not one ORM update per entity and device: a flush from a
+      // hundred devices was spending most of its time in Prisma's query compiler.
+      // VALUES columns are named column1… in both SQLite and PostgreSQL.
+      const latest = [...batch.latest].map(([ref, { state, at }]) => Prisma.sql`(${ref}, ${state}, ${at})`);
+      for (let i = 0; i < latest.length; i += UPDATE_CHUNK) {
+        await tx.$executeRaw`UPDATE "Entity" SET "state" = v.column2, "stateAt" = v.column3
+          FROM (VALUES ${Prisma.join(latest.slice(i, i + UPDATE_CHUNK))}) AS v WHERE "Entity"."ref" = v.column1`;
       }
-      for (const [id, at] of batch.lastSeen) {
-        await tx.device.updateMany({ where: { id }, data: { lastSeen: at } });
+      const lastSeen = [...batch.lastSeen].map(([id, at]) => Prisma.sql`(${id}, ${at})`);
+      for (let i = 0; i < lastSeen.length; i += UPDATE_CHUNK) {
+        await tx.$executeRaw`UPDATE "Device" SET "lastSeen" = v.column2
+          FROM (VALUES ${Prisma.join(lastSeen.slice(i, i + UPDATE_CHUNK))}) AS v WHERE "Device"."id" = v.column1`;
       }
     });
   }
