@@ -53,7 +53,10 @@ async function main(): Promise<void> {
       );
     });
   }
-  logger.log(`ready http=${address.port} mqtt=${mqttPort} coap=${coapPort} data=${config.dataDir}`);
+  const mqttsPort = app.get(BrokerService).tlsPort;
+  logger.log(
+    `ready http=${address.port} mqtt=${mqttPort} coap=${coapPort}${mqttsPort === undefined ? '' : ` mqtts=${mqttsPort}`} data=${config.dataDir}`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -24,8 +24,11 @@ const ONLY = process.argv
   ?.slice('--only='.length)
   .split(',');
 const runs = (section: string): boolean => !ONLY || ONLY.includes(section);
-const LOAD = path.join(__dirname, 'mqtt-load.ts');
-const BARE_AEDES = path.join(__dirname, 'bare-aedes.ts');
+// The load generator and the bare aedes peer run as plain compiled JavaScript (tsc -b test),
+// exactly as the server does, so no TypeScript loader sits in any measured process.
+const COMPILED = path.join(REPO_ROOT, 'node_modules', '.cache', 'ninho-test-tsc', 'test', 'bench');
+const LOAD = path.join(COMPILED, 'mqtt-load.js');
+const BARE_AEDES = path.join(COMPILED, 'bare-aedes.js');
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => fs.existsSync(p));
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -82,9 +85,22 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Runs a TypeScript file of this folder as its own Node process; resolves with its last stdout line. */
+/** Every process the bench starts, so that a failed run leaves none behind. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Runs a compiled script of this folder as its own Node process; resolves with its last stdout line. */
 function runScript(file: string, args: string[], onLine?: (line: string, child: ChildProcess) => void): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
   let stdout = '';
   let pending = '';
   let stderr = '';
@@ -111,6 +127,7 @@ async function load<T>(args: string[]): Promise<T> {
 
 async function startNinho(dataDir?: string): Promise<Broker & { server: RunningServer }> {
   const server = await startServer(dataDir ? { dataDir } : {});
+  track(server.child);
   return {
     name: 'ninho (embedded aedes, LevelDB persistence)',
     url: `mqtt://127.0.0.1:${server.mqtt}`,
@@ -170,7 +187,7 @@ async function startMosquitto(): Promise<Broker | undefined> {
       ...(process.getuid?.() === 0 ? ['user root'] : []),
     ].join('\n'),
   );
-  const child = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
+  const child = track(spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' }));
   await waitFor(
     () =>
       new Promise<true | undefined>((resolve) => {
@@ -455,17 +472,21 @@ async function historyQueries(): Promise<{ text: string; bytes: string }> {
       params: [ref, from, end],
     },
   ];
-  const rows: string[][] = [];
+  // All HTTP timings first: a long SQL timing in between would let the server close the
+  // idle keep-alive connection (5 s) just as fetch reuses it.
+  const http = new Map<string, Awaited<ReturnType<typeof timeQuery>>>();
   for (const c of cases) {
-    const sqlMs = timeSql(file, c.sql, c.params, sizes.queryRuns);
-    if (c.query === '') {
-      rows.push([c.name, 'not served (the API reads rollups)', '', '', `${fmt(sqlMs, 1)} ms`]);
-      continue;
-    }
-    const http = await timeQuery(`${base}?${c.query}`, sizes.queryRuns);
-    progress(`history ${c.name}: ${fmt(http.median, 1)} ms over HTTP, ${fmt(sqlMs, 1)} ms in SQLite`);
-    rows.push([c.name, fmt(http.points), `${fmt(http.median, 1)} ms`, `${fmt(http.p90, 1)} ms`, `${fmt(sqlMs, 1)} ms`]);
+    if (c.query === '') continue;
+    const timing = await timeQuery(`${base}?${c.query}`, sizes.queryRuns);
+    http.set(c.name, timing);
+    progress(`history ${c.name}: ${fmt(timing.median, 1)} ms over HTTP`);
   }
+  const rows = cases.map((c) => {
+    const sqlMs = timeSql(file, c.sql, c.params, sizes.queryRuns);
+    const timing = http.get(c.name);
+    if (!timing) return [c.name, 'not served (the API reads rollups)', '', '', `${fmt(sqlMs, 1)} ms`];
+    return [c.name, fmt(timing.points), `${fmt(timing.median, 1)} ms`, `${fmt(timing.p90, 1)} ms`, `${fmt(sqlMs, 1)} ms`];
+  });
   await ninho.stop();
   const text = [
     `One entity holding ${fmt(YEAR_MINUTES)} one-minute readings. HTTP is GET /api/entities/:id/history on the running server, including JSON encoding; the peer column is the bare SQL through better-sqlite3 in the bench process. Median and p90 of ${sizes.queryRuns} runs after one warm-up.`,
@@ -535,6 +556,7 @@ async function idleClients(start: Array<() => Promise<Broker | undefined>>): Pro
 
 async function main(): Promise<void> {
   if (!fs.existsSync(path.join(REPO_ROOT, 'server', 'dist', 'main.js'))) throw new Error('server/dist is missing: run `npm run build`');
+  if (!fs.existsSync(LOAD)) throw new Error(`${LOAD} is missing: run \`npx tsc -b test\``);
   const started = Date.now();
   const sections: string[] = [];
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'CPU'}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;

@@ -5,12 +5,14 @@ import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(REPO_ROOT, 'server', 'dist', 'main.js');
-const READY = /ready http=(\d+) mqtt=(\d+) coap=(\d+)/;
+const READY = /ready http=(\d+) mqtt=(\d+) coap=(\d+)(?: mqtts=(\d+))?/;
 
 export interface RunningServer {
   http: number;
   mqtt: number;
   coap: number;
+  /** The MQTT over TLS port, when the server was started with a certificate. */
+  mqtts: number | undefined;
   dataDir: string;
   child: ChildProcess;
   logs(): string;
@@ -56,11 +58,18 @@ export function startServer(options: StartOptions = {}): Promise<RunningServer> 
       const match = READY.exec(output);
       if (!match) return;
       clearTimeout(timer);
-      const [, http, mqtt, coap] = match.map(Number) as [number, number, number, number];
+      const [, http, mqtt, coap, mqtts] = match.map((n) => (n === undefined ? undefined : Number(n))) as [
+        number,
+        number,
+        number,
+        number,
+        number | undefined,
+      ];
       resolve({
         http,
         mqtt,
         coap,
+        mqtts,
         dataDir,
         child,
         logs: () => output,

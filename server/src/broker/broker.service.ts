@@ -2,12 +2,14 @@ import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { MqttMessage, PublishOptions } from '@ninho/plugin-sdk';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import { ClassicLevel } from 'classic-level';
 import { BrokerAuthService } from '../auth/broker-auth.service';
+import { ConfigError } from '../config/config.loader';
 import { CONFIG } from '../config/config.module';
 import type { Config } from '../config/config.schema';
 import { listen } from '../listen';
@@ -39,7 +41,9 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
   private readonly tcpServer = net.createServer({ noDelay: true });
   /** Clients that sent a zero-length client id with clean session = 0. */
   private readonly emptyIdPersistent = new WeakSet<Client>();
+  private tlsServer: tls.Server | undefined;
   private boundPort = 0;
+  private boundTlsPort: number | undefined;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -48,6 +52,11 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** The mqtts:// port, when TLS is configured. */
+  get tlsPort(): number | undefined {
+    return this.boundTlsPort;
   }
 
   get connectedClients(): number {
@@ -65,8 +74,9 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
     this.db = new ClassicLevel<string, Buffer>(dir);
     await this.db.open();
     const { mqtt } = this.config;
+    const persistence = new SessionAwarePersistence(this.db);
     this.broker = await Aedes.createBroker({
-      persistence: new SessionAwarePersistence(this.db),
+      persistence,
       drainTimeout: mqtt.drainTimeoutMs,
       maxInflightInbound: mqtt.maxInflightInbound,
       maxTopicLevels: mqtt.maxTopicLevels,
@@ -105,11 +115,23 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
         callback(null, subscription);
       },
     });
+    this.broker.on('clientDisconnect', (client) => persistence.connectionClosed(client));
     this.broker.on('clientError', (client, error) => this.logger.warn(`client ${client.id}: ${error.message}`));
     this.broker.on('connectionError', (client, error) => this.logger.warn(`connection ${client.id ?? '(no id)'}: ${error.message}`));
     this.tcpServer.on('connection', (socket) => this.aedes.handle(socket));
     this.boundPort = await listen(this.tcpServer, 'MQTT', mqtt.port, this.config.host);
     this.logger.log(`MQTT listening on tcp port ${this.boundPort}`);
+    if (mqtt.tls) {
+      this.tlsServer = tls.createServer(readTlsFiles(mqtt.tls));
+      // Nagle on the TCP socket under TLS costs QoS 1 round trips as much as on plain TCP (DESIGN.md).
+      this.tlsServer.on('secureConnection', (socket) => {
+        socket.setNoDelay(true);
+        this.aedes.handle(socket);
+      });
+      this.tlsServer.on('tlsClientError', (error) => this.logger.warn(`TLS handshake failed: ${error.message}`));
+      this.boundTlsPort = await listen(this.tlsServer, 'MQTT TLS', mqtt.tls.port, this.config.host);
+      this.logger.log(`MQTT listening on tls port ${this.boundTlsPort}`);
+    }
   }
 
   /** Hands a WebSocket (as a duplex stream) to the broker, for ws://<host>:<http port>/mqtt. */
@@ -151,11 +173,37 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await new Promise<void>((resolve) => this.tcpServer.close(() => resolve()));
+    await Promise.all(
+      [this.tcpServer, this.tlsServer].map(
+        (server) => new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve())),
+      ),
+    );
     if (this.broker) {
       const broker = this.broker;
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     }
     await this.db?.close();
   }
+}
+
+/** Reads the PEM files up front so that a bad path or key stops the start with one line. */
+function readTlsFiles(options: NonNullable<Config['mqtt']['tls']>): tls.TlsOptions {
+  const read = (key: 'cert' | 'key' | 'ca', file: string): Buffer => {
+    try {
+      return fs.readFileSync(file);
+    } catch (error) {
+      throw new ConfigError('mqtt.tls', [`${key}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+    }
+  };
+  const files = {
+    cert: read('cert', options.cert),
+    key: read('key', options.key),
+    ...(options.ca !== undefined && { ca: read('ca', options.ca) }),
+  };
+  try {
+    tls.createSecureContext(files);
+  } catch (error) {
+    throw new ConfigError('mqtt.tls', [`cert/key: ${(error as Error).message}`]);
+  }
+  return files;
 }

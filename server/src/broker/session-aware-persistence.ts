@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
-import MemoryPersistence from 'aedes-persistence/asyncPersistence.js';
 import type { ClassicLevel } from 'classic-level';
 
 /** What a persistence needs to know of an aedes client; `clean` is its clean-session flag. */
@@ -11,6 +10,10 @@ export interface SessionClient {
 
 /** Packets are stored and handed back to aedes as they are. */
 type Packet = object;
+
+interface IncomingPacket {
+  messageId?: number;
+}
 
 /** The promise API that aedes 1.x calls on a persistence (aedes-persistence 11). */
 export interface AsyncPersistence {
@@ -41,30 +44,79 @@ export interface AsyncPersistence {
   destroy(): Promise<void>;
 }
 
+/** aedes only tests whether the lookup rejected; one shared error spares a stack trace a message. */
+const NOT_STORED = new Error('no such packet');
+
+/**
+ * The QoS 2 receive state of clean-session connections, in memory: packet ids
+ * awaiting PUBREL, so that a retransmitted PUBLISH is not delivered twice. It
+ * belongs to one connection (MQTT-3.1.2-6), so a new connection under the same
+ * id starts afresh and a closed one is forgotten.
+ */
+class CleanSessionReceipts {
+  private readonly sessions = new Map<string, { connection: SessionClient; packets: Map<number, Packet> }>();
+
+  private packetsOf(client: SessionClient): Map<number, Packet> | undefined {
+    const session = this.sessions.get(client.id);
+    return session?.connection === client ? session.packets : undefined;
+  }
+
+  store(client: SessionClient, messageId: number, packet: Packet): void {
+    let packets = this.packetsOf(client);
+    if (!packets) {
+      packets = new Map();
+      this.sessions.set(client.id, { connection: client, packets });
+    }
+    packets.set(messageId, packet);
+  }
+
+  get(client: SessionClient, messageId: number): Promise<Packet> {
+    const packet = this.packetsOf(client)?.get(messageId);
+    return packet ? Promise.resolve(packet) : Promise.reject(NOT_STORED);
+  }
+
+  delete(client: SessionClient, messageId: number): Promise<void> {
+    return this.packetsOf(client)?.delete(messageId) ? Promise.resolve() : Promise.reject(NOT_STORED);
+  }
+
+  forget(client: SessionClient): void {
+    this.sessions.delete(client.id);
+  }
+
+  forgetConnection(client: SessionClient): void {
+    if (this.sessions.get(client.id)?.connection === client) this.sessions.delete(client.id);
+  }
+}
+
+/** Where aedes-persistence-level keeps queued outgoing packets: outgoing:<encoded client id>:… */
+const OUTGOING_PREFIX = 'outgoing:';
+
 /**
  * aedes-persistence-level for everything that must outlive a restart (retained
- * messages, wills, persistent sessions' subscriptions and queues), and aedes' own
- * in-memory persistence for the QoS 2 receive state of clean-session clients.
+ * messages, wills, persistent sessions' subscriptions and queues), and memory for
+ * the QoS 2 receive state of clean-session clients.
  *
  * That state dies with the connection anyway (MQTT-3.1.2-6), yet aedes stores it
  * for every QoS 2 PUBLISH: four LevelDB operations a message (a lookup, a put, a
- * get on PUBREL and a delete), which cost ninho more than half its QoS 2
- * throughput (test/bench/RESULTS.md). aedes already keeps clean clients'
- * outgoing state out of the persistence; this does the same for incoming.
+ * get on PUBREL and a delete). Likewise every PUBACK and PUBCOMP looks up the
+ * client's outgoing queue, which a clean client only has if its id once held a
+ * persistent session. Both cost ninho a third to a half of its QoS 1 and 2
+ * throughput against bare aedes (test/bench/RESULTS.md).
  */
 export class SessionAwarePersistence implements AsyncPersistence {
   private readonly durable: AsyncPersistence;
-  private readonly volatile: AsyncPersistence;
+  private readonly receipts = new CleanSessionReceipts();
   private attachedBroker: unknown;
+  /** Client ids that have, or once had, packets queued in LevelDB. */
+  private readonly durableOutgoing = new Set<string>();
 
-  constructor(db: ClassicLevel<string, Buffer>) {
+  constructor(private readonly db: ClassicLevel<string, Buffer>) {
     this.durable = new AsyncLevelPersistence(db) as AsyncPersistence;
-    this.volatile = new MemoryPersistence() as AsyncPersistence;
   }
 
-  /** Clients the abstract suite makes up have no flag: they count as persistent. */
-  private incomingStore(client: SessionClient): AsyncPersistence {
-    return client.clean === true ? this.volatile : this.durable;
+  /** Drops a closed clean-session connection's receive state; BrokerService calls it on disconnect. */
+  connectionClosed(client: SessionClient): void {
+    if (client.clean === true) this.receipts.forgetConnection(client);
   }
 
   /** The broker this persistence serves; the aedes-persistence suite reads it. */
@@ -74,24 +126,34 @@ export class SessionAwarePersistence implements AsyncPersistence {
 
   async setup(broker: unknown): Promise<void> {
     this.attachedBroker = broker;
-    await Promise.all([this.durable.setup(broker), this.volatile.setup(broker)]);
+    await this.durable.setup(broker);
+    for await (const key of this.db.keys({ gte: OUTGOING_PREFIX, lt: 'outgoing;' })) {
+      const encodedId = key.slice(OUTGOING_PREFIX.length, key.indexOf(':', OUTGOING_PREFIX.length));
+      this.durableOutgoing.add(decodeURIComponent(encodedId));
+    }
   }
 
-  incomingStorePacket(client: SessionClient, packet: Packet): Promise<void> {
-    return this.incomingStore(client).incomingStorePacket(client, packet);
+  // Clients that the abstract suite makes up carry no clean flag: they count as persistent.
+  incomingStorePacket(client: SessionClient, packet: Packet & IncomingPacket): Promise<void> {
+    if (client.clean !== true) return this.durable.incomingStorePacket(client, packet);
+    this.receipts.store(client, packet.messageId ?? 0, packet);
+    return Promise.resolve();
   }
 
-  incomingGetPacket(client: SessionClient, packet: Packet): Promise<Packet> {
-    return this.incomingStore(client).incomingGetPacket(client, packet);
+  incomingGetPacket(client: SessionClient, packet: Packet & IncomingPacket): Promise<Packet> {
+    if (client.clean !== true) return this.durable.incomingGetPacket(client, packet);
+    return this.receipts.get(client, packet.messageId ?? 0);
   }
 
-  incomingDelPacket(client: SessionClient, packet: Packet): Promise<void> {
-    return this.incomingStore(client).incomingDelPacket(client, packet);
+  incomingDelPacket(client: SessionClient, packet: Packet & IncomingPacket): Promise<void> {
+    if (client.clean !== true) return this.durable.incomingDelPacket(client, packet);
+    return this.receipts.delete(client, packet.messageId ?? 0);
   }
 
   /** A clean CONNECT discards the previous session, which may have been a persistent one. */
   async cleanIncoming(client: SessionClient): Promise<void> {
-    await Promise.all([this.durable.cleanIncoming(client), this.volatile.cleanIncoming(client)]);
+    this.receipts.forget(client);
+    await this.durable.cleanIncoming(client);
   }
 
   storeRetained(packet: Packet): Promise<void> {
@@ -131,18 +193,23 @@ export class SessionAwarePersistence implements AsyncPersistence {
   }
 
   outgoingEnqueue(subscription: { clientId: string }, packet: Packet): Promise<void> {
+    this.durableOutgoing.add(subscription.clientId);
     return this.durable.outgoingEnqueue(subscription, packet);
   }
 
   outgoingEnqueueCombi(subscriptions: Array<{ clientId: string }>, packet: Packet): Promise<void> {
+    for (const { clientId } of subscriptions) this.durableOutgoing.add(clientId);
     return this.durable.outgoingEnqueueCombi(subscriptions, packet);
   }
 
   outgoingUpdate(client: SessionClient, packet: Packet): Promise<void> {
+    this.durableOutgoing.add(client.id);
     return this.durable.outgoingUpdate(client, packet);
   }
 
   outgoingClearMessageId(client: SessionClient, packet: Packet): Promise<Packet | undefined> {
+    // The LevelDB lookup would miss: nothing was ever queued under this id.
+    if (client.clean === true && !this.durableOutgoing.has(client.id)) return Promise.resolve(undefined);
     return this.durable.outgoingClearMessageId(client, packet);
   }
 
@@ -170,7 +237,7 @@ export class SessionAwarePersistence implements AsyncPersistence {
     return this.durable.getClientList(topic);
   }
 
-  async destroy(): Promise<void> {
-    await Promise.all([this.volatile.destroy(), this.durable.destroy()]);
+  destroy(): Promise<void> {
+    return this.durable.destroy();
   }
 }

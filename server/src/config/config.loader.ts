@@ -23,6 +23,10 @@ const ENV_KEYS: Record<string, readonly string[]> = {
   NINHO_HTTP_PORT: ['http', 'port'],
   NINHO_MQTT_PORT: ['mqtt', 'port'],
   NINHO_MQTT_ALLOW_ANONYMOUS: ['mqtt', 'allowAnonymous'],
+  NINHO_MQTT_TLS_PORT: ['mqtt', 'tls', 'port'],
+  NINHO_MQTT_TLS_CERT: ['mqtt', 'tls', 'cert'],
+  NINHO_MQTT_TLS_KEY: ['mqtt', 'tls', 'key'],
+  NINHO_MQTT_TLS_CA: ['mqtt', 'tls', 'ca'],
   NINHO_COAP_PORT: ['coap', 'port'],
   NINHO_DEVICE_OFFLINE_AFTER_SECONDS: ['devices', 'offlineAfterSeconds'],
   NINHO_HISTORY_FLUSH_INTERVAL_MS: ['history', 'flushIntervalMs'],
@@ -86,5 +90,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const result = ConfigSchema.safeParse(tree);
   if (!result.success) throw new ConfigError(sources, formatIssues(result.error.issues));
   const config = result.data;
-  return { ...config, dataDir: path.resolve(cwd, config.dataDir) };
+  const { tls } = config.mqtt;
+  return {
+    ...config,
+    dataDir: path.resolve(cwd, config.dataDir),
+    mqtt: {
+      ...config.mqtt,
+      ...(tls && {
+        tls: {
+          ...tls,
+          cert: path.resolve(cwd, tls.cert),
+          key: path.resolve(cwd, tls.key),
+          ...(tls.ca !== undefined && { ca: path.resolve(cwd, tls.ca) }),
+        },
+      }),
+    },
+  };
 }

@@ -23,6 +23,16 @@ export const ConfigSchema = z
         maxTopicLevels: z.coerce.number().int().positive().default(32),
         queueLimit: z.coerce.number().int().positive().default(1000),
         allowAnonymous: flag.default(true),
+        /** MQTT over TLS (mqtts://), on when a certificate and key are given. */
+        tls: z
+          .object({
+            port: port.default(8883),
+            cert: z.string().min(1).describe('PEM certificate (chain) file'),
+            key: z.string().min(1).describe('PEM private key file'),
+            ca: z.string().min(1).optional().describe('PEM file of extra CA certificates to send with the chain'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),
