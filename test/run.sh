@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: the whole suite. Installs what it needs (npm packages; mosquitto
-# clients and libcoap from apt when running as root), builds, lints, type-checks,
+# `npm test`: the whole suite. Installs what it needs (npm packages; mosquitto,
+# libcoap and openssl from apt when running as root), builds, lints, type-checks,
 # then runs the unit and end-to-end tests against the real built server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,8 @@ missing=()
 command -v mosquitto_pub >/dev/null || missing+=(mosquitto-clients)
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v coap-client-notls >/dev/null || missing+=(libcoap3-bin)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v prlimit >/dev/null || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "ninho test: installing ${missing[*]} from apt…"

@@ -1,7 +1,8 @@
 import type { Server } from 'node:net';
+import { StartupError } from './startup-error';
 
 /** A listener could not bind; main.ts prints one line and exits with code 1. */
-export class ListenError extends Error {
+export class ListenError extends StartupError {
   override name = 'ListenError';
   constructor(
     readonly service: string,

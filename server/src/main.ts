@@ -1,15 +1,17 @@
 import 'reflect-metadata';
 import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
+import { answerMalformedJson } from './api/error.filter';
 import { AppModule } from './app.module';
 import { BrokerService } from './broker/broker.service';
 import { CoapService } from './coap/coap.service';
-import { ConfigError, loadConfig } from './config/config.loader';
+import { loadConfig } from './config/config.loader';
 import type { Config } from './config/config.schema';
-import { MigrationError } from './database/migrator';
 import { ListenError } from './listen';
+import { StartupError } from './startup-error';
 
 const LEVELS: Record<Config['logLevel'], LogLevel[]> = {
   debug: ['fatal', 'error', 'warn', 'log', 'debug'],
@@ -20,7 +22,14 @@ const LEVELS: Record<Config['logLevel'], LogLevel[]> = {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger: LEVELS[config.logLevel], abortOnError: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    logger: LEVELS[config.logLevel],
+    abortOnError: false,
+    bodyParser: false,
+  });
+  // Our own JSON parser, so that a malformed body is answered right after it, saying so.
+  app.useBodyParser('json', { limit: '1mb' });
+  app.use(answerMalformedJson);
   app.setGlobalPrefix('api');
   const document = SwaggerModule.createDocument(
     app,
@@ -34,7 +43,7 @@ async function main(): Promise<void> {
   await app.listen(config.http.port, config.host).catch((error: NodeJS.ErrnoException) => {
     throw error.code ? new ListenError('HTTP', config.http.port, error.code) : error;
   });
-  const address = (app.getHttpServer() as import('node:http').Server).address() as { port: number };
+  const address = app.getHttpServer().address() as { port: number };
   const mqttPort = app.get(BrokerService).port;
   const coapPort = app.get(CoapService).port;
   // Tests and scripts parse this line for the ports actually bound.
@@ -61,7 +70,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // Expected start-up failures get one clear line, not a stack trace.
-  if (error instanceof ConfigError || error instanceof ListenError || error instanceof MigrationError) {
+  if (error instanceof StartupError) {
     console.error(`ninho: ${error.message}`);
   } else {
     console.error('ninho: failed to start:', error);

@@ -1,6 +1,6 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { CommandError } from '@ninho/plugin-sdk';
-import type { Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { ZodValidationException } from 'nestjs-zod';
 import { ZodError } from 'zod';
 import { NotFoundError, ReadOnlyEntityError } from '../devices/device.errors';
@@ -33,10 +33,6 @@ export class ErrorFilter implements ExceptionFilter {
           : [];
       return [400, { message: `invalid request: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors }];
     }
-    // body-parser's error for a malformed JSON body.
-    if (error instanceof SyntaxError && (error as SyntaxError & { type?: string }).type === 'entity.parse.failed') {
-      return [400, { message: `body is not valid JSON: ${error.message}` }];
-    }
     if (error instanceof NotFoundError) return [404, { message: error.message }];
     if (error instanceof ReadOnlyEntityError) return [405, { message: error.message }];
     if (error instanceof CommandError) return [COMMAND_STATUS[error.reason], { message: error.message }];
@@ -46,5 +42,20 @@ export class ErrorFilter implements ExceptionFilter {
       return [error.getStatus(), { message }];
     }
     return [500, { message: 'internal server error' }];
+  }
+}
+
+/**
+ * Express error middleware for body-parser's failures (malformed JSON, a body over the
+ * limit): Nest would turn them into a bare "Unexpected end of JSON input".
+ */
+export function answerMalformedJson(error: unknown, _request: Request, response: Response, next: NextFunction): void {
+  const type = (error as { type?: unknown } | null)?.type;
+  if (type === 'entity.parse.failed' && error instanceof Error) {
+    response.status(400).json({ message: `body is not valid JSON: ${error.message}` } satisfies ErrorBody);
+  } else if (type === 'entity.too.large') {
+    response.status(413).json({ message: 'body is larger than 1 MB' } satisfies ErrorBody);
+  } else {
+    next(error);
   }
 }

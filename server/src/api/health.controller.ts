@@ -18,15 +18,20 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Liveness and a few counters' })
+  @ApiOperation({ summary: 'Liveness and a few counters; "degraded" while history cannot be written' })
   health() {
+    const historyFailure = this.history.lastFailure;
     return {
-      status: 'ok' as const,
+      status: historyFailure === undefined ? ('ok' as const) : ('degraded' as const),
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       mqtt: { port: this.broker.port, connectedClients: this.broker.connectedClients },
       coap: { port: this.coap.port },
       devices: this.devices.list().length,
-      history: { pendingRows: this.history.pendingRows, writtenRows: this.history.writtenRows },
+      history: {
+        pendingRows: this.history.pendingRows,
+        writtenRows: this.history.writtenRows,
+        ...(historyFailure !== undefined && { failure: historyFailure }),
+      },
     };
   }
 }

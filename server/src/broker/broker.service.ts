@@ -13,6 +13,7 @@ import { ConfigError } from '../config/config.loader';
 import { CONFIG } from '../config/config.module';
 import type { Config } from '../config/config.schema';
 import { listen } from '../listen';
+import { StartupError } from '../startup-error';
 import { SessionAwarePersistence } from './session-aware-persistence';
 
 type Deliver = (packet: AedesPublishPacket, callback: () => void) => void;
@@ -72,7 +73,13 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
     const dir = path.join(this.config.dataDir, 'mqtt');
     fs.mkdirSync(dir, { recursive: true });
     this.db = new ClassicLevel<string, Buffer>(dir);
-    await this.db.open();
+    await this.db.open().catch((error: unknown) => {
+      // LevelDB takes a lock file; SQLite alone would let two servers share the data.
+      if ((error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
+        throw new StartupError(`data directory ${this.config.dataDir} is in use by another ninho process`);
+      }
+      throw error;
+    });
     const { mqtt } = this.config;
     const persistence = new SessionAwarePersistence(this.db);
     this.broker = await Aedes.createBroker({
@@ -173,7 +180,9 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(
+    // Stop accepting first, but wait for the listeners only after the broker has
+    // disconnected its clients: server.close() waits for every open connection.
+    const listenersClosed = Promise.all(
       [this.tcpServer, this.tlsServer].map(
         (server) => new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve())),
       ),
@@ -182,6 +191,7 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
       const broker = this.broker;
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     }
+    await listenersClosed;
     await this.db?.close();
   }
 }

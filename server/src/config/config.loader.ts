@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { StartupError } from '../startup-error';
 import { ConfigSchema, type Config } from './config.schema';
 
 /** A configuration that failed validation; `issues` are `path: message` lines. */
-export class ConfigError extends Error {
+export class ConfigError extends StartupError {
   constructor(
     readonly source: string,
     readonly issues: string[],

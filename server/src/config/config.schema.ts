@@ -44,6 +44,8 @@ export const ConfigSchema = z
       .object({
         /** Folders scanned for plugin packages, besides the bundled plugins/ folder. */
         dirs: z.array(z.string().min(1)).default([]),
+        /** Options per plugin id, checked against each plugin's own options schema when it loads. */
+        options: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
       })
       .strict()
       .prefault({}),

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { StartupError } from '../startup-error';
 
 /**
  * Applies prisma/migrations at start-up with the same bookkeeping as
@@ -15,7 +16,7 @@ export interface MigrationReport {
   alreadyApplied: number;
 }
 
-export class MigrationError extends Error {
+export class MigrationError extends StartupError {
   override name = 'MigrationError';
 }
 

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { CONFIG } from '../config/config.module';
 import type { Config } from '../config/config.schema';
 import { PrismaClient } from '../generated/prisma/client';
 import { MIGRATIONS_DIR } from '../paths';
 import { migrate } from './migrator';
+import { sqliteAdapter } from './sqlite-adapter';
 
 export function databaseFile(config: Pick<Config, 'dataDir'>): string {
   return path.join(config.dataDir, 'ninho.db');
@@ -20,7 +20,7 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnAppli
   constructor(@Inject(CONFIG) config: Config) {
     const file = databaseFile(config);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    super({ adapter: new PrismaBetterSQLite3({ url: `file:${file}` }) });
+    super({ adapter: sqliteAdapter(file) });
     const report = migrate(file, MIGRATIONS_DIR);
     if (report.applied.length > 0) this.logger.log(`applied migrations: ${report.applied.join(', ')}`);
     this.logger.log(`database ${file}`);

@@ -23,7 +23,8 @@ export class HistoryWriter implements OnModuleInit, BeforeApplicationShutdown {
   private lastSeen: HistoryBatch['lastSeen'] = new Map();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  private failing = false;
+  /** Why the last flush failed, while flushes keep failing (a full disk, say). */
+  private failure: string | undefined;
   private totalWritten = 0;
 
   constructor(
@@ -44,6 +45,10 @@ export class HistoryWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   get writtenRows(): number {
     return this.totalWritten;
+  }
+
+  get lastFailure(): string | undefined {
+    return this.failure;
   }
 
   private enqueue({ entityRef, deviceId, state, at }: NinhoEvents['entity.state']): void {
@@ -74,15 +79,14 @@ export class HistoryWriter implements OnModuleInit, BeforeApplicationShutdown {
       .writeBatch(batch)
       .then(() => {
         this.totalWritten += batch.readings.length;
-        if (this.failing) this.logger.log('history writes recovered');
-        this.failing = false;
+        if (this.failure !== undefined) this.logger.log(`history writes recovered; ${batch.readings.length} waiting rows written`);
+        this.failure = undefined;
       })
       .catch((error: unknown) => {
-        if (!this.failing)
-          this.logger.error(
-            `history flush of ${batch.readings.length} rows failed, will retry: ${error instanceof Error ? error.message : String(error)}`,
-          );
-        this.failing = true;
+        const reason = error instanceof Error ? error.message : String(error);
+        if (this.failure === undefined)
+          this.logger.error(`history flush of ${batch.readings.length} rows failed, keeping them to retry: ${reason}`);
+        this.failure = reason;
         // Put the batch back in front, keeping newer latest states over older ones.
         this.readings = batch.readings.concat(this.readings);
         for (const [ref, v] of batch.latest) if (!this.latest.has(ref)) this.latest.set(ref, v);

@@ -121,7 +121,7 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
     if (!semver.satisfies(PLUGIN_API_VERSION, manifest.apiVersion)) {
       return this.reject(info, `targets plugin API ${manifest.apiVersion}, but this server provides ${PLUGIN_API_VERSION}`);
     }
-    const options = this.validateOptions(manifest, {});
+    const options = this.validateOptions(manifest, this.config.plugins.options[manifest.id] ?? {});
     if (!options.success) return this.reject(info, `invalid options: ${options.error}`);
 
     let plugin: NinhoPlugin;
