@@ -35,8 +35,8 @@ const HOUR_MS = 3_600_000;
 const YEAR_MINUTES = QUICK ? 60 * 24 * 7 : 365 * 24 * 60;
 
 const sizes = QUICK
-  ? { rounds: 1, messages: { 0: 5000, 1: 3000, 2: 2000 }, ingest: 5000, idle: 100, queryRuns: 3 }
-  : { rounds: 3, messages: { 0: 60_000, 1: 40_000, 2: 20_000 }, ingest: 60_000, idle: 1000, queryRuns: 15 };
+  ? { rounds: 1, messages: { 0: 5000, 1: 3000, 2: 2000, c: 10_000 }, ingest: 5000, idle: 100, queryRuns: 3 }
+  : { rounds: 5, messages: { 0: 60_000, 1: 40_000, 2: 20_000, c: 150_000 }, ingest: 60_000, idle: 1000, queryRuns: 15 };
 
 function progress(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
@@ -222,34 +222,72 @@ interface ThroughputResult {
   perSecond: number;
 }
 
+/** Messages per second for one broker, from one load run. */
+type LoadRun = (broker: Broker) => Promise<number>;
+
+function mqttJsLoad(qos: 0 | 1 | 2, messages: number): LoadRun {
+  return async (broker) => {
+    const result = await load<ThroughputResult>(['throughput', broker.url, String(qos), String(messages), '1000']);
+    if (result.received !== messages || (qos === 2 && result.duplicates > 0))
+      throw new Error(`${broker.name} QoS ${qos}: ${result.received}/${messages} delivered, ${result.duplicates} duplicates`);
+    return result.perSecond;
+  };
+}
+
+/** mosquitto_pub -l into mosquitto_sub -C: C clients load a broker harder than mqtt.js can at QoS 0 (DESIGN.md). */
+function cClientsQos0(messages: number): LoadRun {
+  const lines = path.join(tempDataDir(), 'messages.txt');
+  fs.writeFileSync(lines, Array.from({ length: messages }, (_, i) => `${String(i).padStart(10, '0')}:${'x'.repeat(52)}`).join('\n') + '\n');
+  return async (broker) => {
+    const { port } = new URL(broker.url);
+    const topic = `bench/c/${Date.now()}`;
+    const sub = track(spawn('mosquitto_sub', ['-p', port, '-t', topic, '-C', String(messages)], { stdio: ['ignore', 'ignore', 'pipe'] }));
+    const done = new Promise<number | null>((resolve) => sub.once('exit', (code) => resolve(code)));
+    await sleep(500); // mosquitto_sub says nothing once subscribed
+    const started = performance.now();
+    const pub = track(
+      spawn('mosquitto_pub', ['-p', port, '-t', topic, '-l', '-q', '0'], { stdio: [fs.openSync(lines, 'r'), 'ignore', 'pipe'] }),
+    );
+    const timeout = setTimeout(() => sub.kill('SIGTERM'), 60_000);
+    const [code] = await Promise.all([done, new Promise((resolve) => pub.once('exit', resolve))]);
+    clearTimeout(timeout);
+    if (code !== 0) throw new Error(`${broker.name}: mosquitto_sub did not get all ${messages} messages`);
+    return Math.round(messages / ((performance.now() - started) / 1000));
+  };
+}
+
 async function brokerThroughput(brokers: Broker[]): Promise<string> {
+  const cases: Array<{ label: string; run: LoadRun }> = [
+    { label: 'QoS 0', run: mqttJsLoad(0, sizes.messages[0]) },
+    { label: 'QoS 1', run: mqttJsLoad(1, sizes.messages[1]) },
+    { label: 'QoS 2', run: mqttJsLoad(2, sizes.messages[2]) },
+    ...(MOSQUITTO ? [{ label: 'QoS 0, C clients', run: cClientsQos0(sizes.messages.c) }] : []),
+  ];
+  const cell = (values: number[]): string =>
+    values.length > 1 ? `${fmt(median(values))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})` : fmt(median(values));
   const rows: string[][] = [];
-  for (const qos of [0, 1, 2] as const) {
-    const messages = sizes.messages[qos];
+  for (const { label, run } of cases) {
     const results = new Map<string, number[]>(brokers.map((b) => [b.name, []]));
-    for (const broker of brokers) await load<ThroughputResult>(['throughput', broker.url, String(qos), '2000', '1000']); // warm-up
+    for (const broker of brokers) await run(broker); // warm-up
     for (let round = 0; round < sizes.rounds; round++) {
       // Rotate the order each round so that no broker always runs first on a cold machine.
       const order = brokers.map((_, i) => brokers[(i + round) % brokers.length] as Broker);
       for (const broker of order) {
-        const result = await load<ThroughputResult>(['throughput', broker.url, String(qos), String(messages), '1000']);
-        if (result.received !== messages || (qos === 2 && result.duplicates > 0))
-          throw new Error(`${broker.name} QoS ${qos}: ${result.received}/${messages} delivered, ${result.duplicates} duplicates`);
-        results.get(broker.name)?.push(result.perSecond);
-        progress(`QoS ${qos} ${broker.name}: ${fmt(result.perSecond)} msg/s`);
+        const perSecond = await run(broker);
+        results.get(broker.name)?.push(perSecond);
+        progress(`${label} ${broker.name}: ${fmt(perSecond)} msg/s`);
       }
     }
-    const ninho = median(results.get(brokers[0]?.name ?? '') ?? []);
-    const aedes = median(results.get(brokers[1]?.name ?? '') ?? []);
+    const medianOf = (broker: Broker | undefined): number => median(results.get(broker?.name ?? '') ?? []);
     rows.push([
-      `QoS ${qos}`,
-      ...brokers.map((b) => fmt(median(results.get(b.name) ?? []))),
-      `${fmt(ninho / aedes, 2)}×`,
-      brokers[2] ? `${fmt(ninho / median(results.get(brokers[2].name) ?? []), 2)}×` : 'n/a',
+      label,
+      ...brokers.map((b) => cell(results.get(b.name) ?? [])),
+      `${fmt(medianOf(brokers[0]) / medianOf(brokers[1]), 2)}×`,
+      brokers[2] ? `${fmt(medianOf(brokers[0]) / medianOf(brokers[2]), 2)}×` : 'n/a',
     ]);
   }
   return [
-    `Delivered messages per second, one publisher and one subscriber in one mqtt.js load process, 64-byte payloads, at most 1,000 in flight; median of ${sizes.rounds} rounds.`,
+    `Delivered messages per second, 64-byte payloads, one publisher and one subscriber; median (and range) of ${sizes.rounds} rounds, brokers in rotating order. QoS 0–2: both clients in one mqtt.js load process, at most 1,000 messages in flight. "C clients": mosquitto_pub -l into mosquitto_sub, two processes, no flow control beyond TCP's.`,
     '',
     table(['', ...brokers.map((b) => b.name), 'ninho / aedes', 'ninho / mosquitto'], rows),
   ].join('\n');

@@ -1,6 +1,6 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { background, run } from '../support/commands';
+import { mosquittoSub, run } from '../support/commands';
 import { getJson, startServer, waitFor, type RunningServer } from '../support/server';
 
 // Interop with the mosquitto command line clients from apt (C, not mqtt.js).
@@ -17,12 +17,9 @@ async function mqttClient(): Promise<MqttClient> {
   return client;
 }
 
-/** Starts mosquitto_sub with -d and resolves once it has its SUBACK. */
-async function subscribed(args: string[]): Promise<ReturnType<typeof background>> {
-  // stdbuf: mosquitto_sub block-buffers its -d output when it writes to a pipe.
-  const sub = background('stdbuf', ['-oL', 'mosquitto_sub', '-d', ...hostArgs(), ...args]);
-  await waitFor(() => (/received SUBACK/i.test(sub.output()) ? true : undefined), 5000, 'mosquitto_sub to subscribe');
-  return sub;
+/** mosquitto_sub against this server, resolved once it has subscribed. */
+function subscribed(args: string[]): ReturnType<typeof mosquittoSub> {
+  return mosquittoSub([...hostArgs(), ...args]);
 }
 
 beforeAll(async () => {

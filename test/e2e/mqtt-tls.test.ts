@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { background, run, selfSignedCertificate } from '../support/commands';
+import { mosquittoSub, run, selfSignedCertificate } from '../support/commands';
 import { runServerExpectingFailure, startServer, tempDataDir, waitFor, type RunningServer } from '../support/server';
 
 let server: RunningServer;
@@ -50,43 +50,12 @@ describe('MQTT over TLS', () => {
   });
 
   it('interoperates with mosquitto_pub and mosquitto_sub over TLS', async () => {
-    const sub = background('mosquitto_sub', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(server.mqtts),
-      '--cafile',
-      cert,
-      '-t',
-      'tls/cli',
-      '-C',
-      '1',
-      '-q',
-      '1',
-    ]);
-    // mosquitto_sub prints nothing when it has subscribed, so publish until it has the message.
-    await waitFor(
-      async () => {
-        await run('mosquitto_pub', [
-          '-h',
-          '127.0.0.1',
-          '-p',
-          String(server.mqtts),
-          '--cafile',
-          cert,
-          '-t',
-          'tls/cli',
-          '-m',
-          'via tls',
-          '-q',
-          '1',
-        ]);
-        return sub.output().includes('via tls') ? true : undefined;
-      },
-      10_000,
-      'mosquitto_sub to receive over TLS',
-    );
+    const tlsArgs = ['-h', '127.0.0.1', '-p', String(server.mqtts), '--cafile', cert];
+    const sub = await mosquittoSub([...tlsArgs, '-t', 'tls/cli', '-C', '1', '-q', '1']);
+    const pub = await run('mosquitto_pub', [...tlsArgs, '-t', 'tls/cli', '-m', 'via tls', '-q', '1']);
+    expect(pub.code, pub.stderr).toBe(0);
     expect(await sub.exited).toBe(0);
+    expect(sub.output()).toMatch(/^via tls$/m);
   });
 });
 

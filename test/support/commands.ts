@@ -35,6 +35,18 @@ export function background(command: string, args: string[]): Background {
   return { child, output: () => output, exited };
 }
 
+/** Starts mosquitto_sub with -d and resolves once it has its SUBACK. */
+export async function mosquittoSub(args: string[]): Promise<Background> {
+  // stdbuf: mosquitto_sub block-buffers its -d output when it writes to a pipe.
+  const sub = background('stdbuf', ['-oL', 'mosquitto_sub', '-d', ...args]);
+  const deadline = Date.now() + 5000;
+  while (!/received SUBACK/i.test(sub.output())) {
+    if (Date.now() > deadline || sub.child.exitCode !== null) throw new Error(`mosquitto_sub did not subscribe:\n${sub.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return sub;
+}
+
 /** A self-signed certificate for 127.0.0.1 and localhost, made with openssl. */
 export async function selfSignedCertificate(dir: string): Promise<{ cert: string; key: string }> {
   const cert = path.join(dir, 'cert.pem');
