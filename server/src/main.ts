@@ -68,6 +68,12 @@ async function main(): Promise<void> {
   );
 }
 
+// A promise some plugin or library forgot to handle is a bug to log, not a reason to
+// take every device in the house offline (Node's default is to exit).
+process.on('unhandledRejection', (reason) => {
+  new Logger('ninho').error(`unhandled promise rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+});
+
 main().catch((error: unknown) => {
   // Expected start-up failures get one clear line, not a stack trace.
   if (error instanceof StartupError) {

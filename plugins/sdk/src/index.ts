@@ -117,7 +117,8 @@ export interface NinhoPlugin {
 export class CommandError extends Error {
   constructor(
     message: string,
-    readonly reason: 'offline' | 'rejected' | 'timeout' | 'unsupported',
+    /** `failed`: the plugin itself broke (the host sets it when a command throws anything else). */
+    readonly reason: 'offline' | 'rejected' | 'timeout' | 'unsupported' | 'failed',
   ) {
     super(message);
     this.name = 'CommandError';

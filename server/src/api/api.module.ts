@@ -3,15 +3,17 @@ import { BrokerModule } from '../broker/broker.module';
 import { CoapModule } from '../coap/coap.module';
 import { DevicesModule } from '../devices/devices.module';
 import { HistoryModule } from '../history/history.module';
+import { PluginsModule } from '../plugins/plugins.module';
 import { DevicesController } from './devices.controller';
 import { EntitiesController } from './entities.controller';
 import { HealthController } from './health.controller';
 import { LiveGateway } from './live.gateway';
+import { PluginsController } from './plugins.controller';
 import { WebSocketRouter } from './websocket-router';
 
 @Module({
-  imports: [BrokerModule, CoapModule, DevicesModule, HistoryModule],
-  controllers: [HealthController, DevicesController, EntitiesController],
+  imports: [BrokerModule, CoapModule, DevicesModule, HistoryModule, PluginsModule],
+  controllers: [HealthController, DevicesController, EntitiesController, PluginsController],
   providers: [LiveGateway, WebSocketRouter],
 })
 export class ApiModule {}

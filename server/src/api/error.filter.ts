@@ -10,7 +10,7 @@ interface ErrorBody {
   errors?: Array<{ path: string; message: string }>;
 }
 
-const COMMAND_STATUS: Record<CommandError['reason'], number> = { offline: 409, rejected: 400, timeout: 504, unsupported: 405 };
+const COMMAND_STATUS: Record<CommandError['reason'], number> = { offline: 409, rejected: 400, timeout: 504, unsupported: 405, failed: 502 };
 
 /** Turns every error into `{ message, errors? }`; unknown errors never leak a stack trace (Immich's rule). */
 @Catch()

@@ -214,5 +214,7 @@ function commandErrorCode(error: CommandError): string {
       return '4.00';
     case 'unsupported':
       return '4.05';
+    case 'failed':
+      return '5.02';
   }
 }

@@ -29,6 +29,7 @@ const ENV_KEYS: Record<string, readonly string[]> = {
   NINHO_MQTT_TLS_KEY: ['mqtt', 'tls', 'key'],
   NINHO_MQTT_TLS_CA: ['mqtt', 'tls', 'ca'],
   NINHO_COAP_PORT: ['coap', 'port'],
+  NINHO_PLUGIN_SETUP_TIMEOUT_MS: ['plugins', 'setupTimeoutMs'],
   NINHO_DEVICE_OFFLINE_AFTER_SECONDS: ['devices', 'offlineAfterSeconds'],
   NINHO_HISTORY_FLUSH_INTERVAL_MS: ['history', 'flushIntervalMs'],
   NINHO_HISTORY_FLUSH_ROWS: ['history', 'flushRows'],

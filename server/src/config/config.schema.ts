@@ -46,6 +46,8 @@ export const ConfigSchema = z
         dirs: z.array(z.string().min(1)).default([]),
         /** Options per plugin id, checked against each plugin's own options schema when it loads. */
         options: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+        /** A plugin whose setup takes longer is disabled, so that it cannot hold up the start. */
+        setupTimeoutMs: z.coerce.number().int().positive().default(10_000),
       })
       .strict()
       .prefault({}),

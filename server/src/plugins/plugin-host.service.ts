@@ -35,6 +35,15 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** A setup that never settles must not hold up the server's start. */
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Finds plugin packages, validates their manifests, and runs them against a
  * PluginContext. A plugin that fails in load, setup, decode or a command is logged
@@ -141,7 +150,8 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
     loaded.context = this.createContext(loaded, options.data);
     this.plugins.set(manifest.id, loaded);
     try {
-      await plugin.setup(loaded.context);
+      const { setupTimeoutMs } = this.config.plugins;
+      await withTimeout(Promise.resolve(plugin.setup(loaded.context)), setupTimeoutMs, `setup did not finish within ${setupTimeoutMs} ms`);
     } catch (error) {
       await this.fail(loaded, 'setup', error);
       return this.list().find((p) => p.id === manifest.id);
@@ -205,7 +215,7 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
     } catch (error) {
       if (error instanceof CommandError) throw error;
       await this.fail(plugin, 'command', error);
-      throw new CommandError(`plugin ${plugin.id} failed: ${describe(error)}`, 'rejected');
+      throw new CommandError(`plugin ${plugin.id} failed and is disabled: ${describe(error)}`, 'failed');
     }
   }
 
@@ -218,10 +228,12 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
         cleanup();
       };
     };
-    const guard = (phase: string, fn: () => void): void => {
+    // Handlers typed as returning void may still be async functions: a rejection counts too.
+    const guard = (phase: string, fn: () => unknown): void => {
       if (plugin.status !== 'active') return;
       try {
-        fn();
+        const result = fn();
+        if (result instanceof Promise) void result.catch((error: unknown) => this.fail(plugin, phase, error));
       } catch (error) {
         void this.fail(plugin, phase, error);
       }
