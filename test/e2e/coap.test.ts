@@ -5,33 +5,14 @@ import { request, type IncomingMessage } from 'coap';
 import { generate, parse, type ParsedPacket } from 'coap-packet';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coapRequest, type CoapMethod, type CoapReply } from '../support/coap';
 import { dht11Payload, getJson, startServer, waitFor, type RunningServer } from '../support/server';
 
 let server: RunningServer;
 let relay: MqttClient;
 
-type CoapMethod = NonNullable<Extract<Parameters<typeof request>[0], { method?: unknown }>['method']>;
-
-interface CoapReply {
-  code: string;
-  body: string;
-  format: unknown;
-}
-
-function coap(
-  method: CoapMethod,
-  pathname: string,
-  options: { body?: string; format?: string; confirmable?: boolean } = {},
-): Promise<CoapReply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ hostname: '127.0.0.1', port: server.coap, pathname, method, confirmable: options.confirmable ?? true });
-    if (options.format) req.setOption('Content-Format', options.format);
-    req.on('response', (res: IncomingMessage) =>
-      resolve({ code: res.code, body: res.payload.toString(), format: res.headers['Content-Format'] }),
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
+function coap(method: CoapMethod, pathname: string, options: Parameters<typeof coapRequest>[3] = {}): Promise<CoapReply> {
+  return coapRequest(server.coap, method, pathname, options);
 }
 
 beforeAll(async () => {

@@ -39,6 +39,7 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Broker');
   private broker: Aedes | undefined;
   private db: ClassicLevel<string, Buffer> | undefined;
+  private persistence: SessionAwarePersistence | undefined;
   private readonly tcpServer = net.createServer({ noDelay: true });
   /** Clients that sent a zero-length client id with clean session = 0. */
   private readonly emptyIdPersistent = new WeakSet<Client>();
@@ -82,6 +83,7 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
     });
     const { mqtt } = this.config;
     const persistence = new SessionAwarePersistence(this.db);
+    this.persistence = persistence;
     this.broker = await Aedes.createBroker({
       persistence,
       drainTimeout: mqtt.drainTimeoutMs,
@@ -160,7 +162,19 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
       }
     };
     this.aedes.subscribe(filter, deliver, () => undefined);
-    return () => this.broker?.unsubscribe(filter, deliver, () => undefined);
+    // As for a client's SUBSCRIBE, the matching retained messages follow: after a restart
+    // that is how a plugin learns each device's last state, availability and config.
+    let active = true;
+    this.persistence
+      ?.createRetainedStream(filter)
+      .on('data', (packet: AedesPublishPacket) => {
+        if (active) deliver({ ...packet, retain: true }, () => undefined);
+      })
+      .on('error', (error: Error) => this.logger.warn(`retained messages for ${filter}: ${error.message}`));
+    return () => {
+      active = false;
+      this.broker?.unsubscribe(filter, deliver, () => undefined);
+    };
   }
 
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
