@@ -93,7 +93,7 @@ describe('plugin registry contract', () => {
             s.onMessage({ topic: example.topic, payload: Buffer.from(example.payload), retain: false });
           }
           await new Promise((r) => setTimeout(r, 10));
-          expect(reports).toContainEqual({ deviceId: example.expect.deviceId, states: example.expect.states });
+          if (example.expect) expect(reports).toContainEqual({ deviceId: example.expect.deviceId, states: example.expect.states });
         }
       });
     });

@@ -100,8 +100,8 @@ export interface CommandRequest {
 export interface PluginExample {
   topic: string;
   payload: string;
-  /** The states the device must report after this message, keyed by entity key. */
-  expect: { deviceId: string; states: Record<string, StateValue> };
+  /** The states the device must report after this message, keyed by entity key; none for a message that only configures. */
+  expect?: { deviceId: string; states: Record<string, StateValue> };
 }
 
 export interface NinhoPlugin {
