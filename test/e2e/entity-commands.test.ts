@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJson, startServer, tempDataDir, waitFor, type RunningServer } from '../support/server';
+import { getJson, postCommand, type RunningServer, startServer, tempDataDir, waitFor } from '../support/server';
 
 interface ErrorBody {
   message: string;
@@ -17,11 +17,7 @@ const received: string[] = [];
 let confirms = true;
 
 function command(entityId: string, body: unknown): Promise<{ status: number; body: ErrorBody & { status?: string } }> {
-  return fetch(server.url(`/api/entities/${entityId}/command`), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  }).then(async (r) => ({ status: r.status, body: (await r.json()) as ErrorBody & { status?: string } }));
+  return postCommand<ErrorBody & { status?: string }>(server, entityId, body);
 }
 
 async function powerState(): Promise<unknown> {

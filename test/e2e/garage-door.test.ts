@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { GarageSimulator } from '../../hardware/garage-door/simulator';
 import { coapRequest } from '../support/coap';
-import { getJson, startServer, tempDataDir, waitFor, type RunningServer } from '../support/server';
+import { getJson, postCommand, type RunningServer, startServer, tempDataDir, waitFor } from '../support/server';
 
 interface EntityView {
   key: string;
@@ -36,11 +36,7 @@ const states: LiveState[] = [];
 const url = (): string => `mqtt://127.0.0.1:${server.mqtt}`;
 
 function command(entityId: string, value: string): Promise<{ status: number; body: { message?: string } }> {
-  return fetch(server.url(`/api/entities/${entityId}/command`), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ command: value }),
-  }).then(async (r) => ({ status: r.status, body: (await r.json()) as { message?: string } }));
+  return postCommand<{ message?: string }>(server, entityId, { command: value });
 }
 
 async function device(id: string): Promise<DeviceView | undefined> {

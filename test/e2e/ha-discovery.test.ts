@@ -1,6 +1,6 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJson, startServer, waitFor, type RunningServer } from '../support/server';
+import { getJson, postCommand, type RunningServer, startServer, waitFor } from '../support/server';
 
 interface DeviceView {
   id: string;
@@ -25,11 +25,7 @@ async function state(id: string, key: string): Promise<unknown> {
 }
 
 function command(entityId: string, value: string): Promise<{ status: number; body: { message?: string } }> {
-  return fetch(server.url(`/api/entities/${entityId}/command`), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ command: value }),
-  }).then(async (r) => ({ status: r.status, body: (await r.json()) as { message?: string } }));
+  return postCommand<{ message?: string }>(server, entityId, { command: value });
 }
 
 const retained = { qos: 1, retain: true } as const;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dht11Payload, getJson, startServer, tempDataDir, waitFor, type RunningServer } from '../support/server';
+import { dht11Payload, getJson, postCommand, type RunningServer, startServer, tempDataDir, waitFor } from '../support/server';
 
 interface PluginInfo {
   id: string;
@@ -103,11 +103,7 @@ afterAll(async () => {
 });
 
 function command(entityId: string, value: string): Promise<{ status: number; body: { message: string } }> {
-  return fetch(server.url(`/api/entities/${entityId}/command`), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ command: value }),
-  }).then(async (r) => ({ status: r.status, body: (await r.json()) as { message: string } }));
+  return postCommand<{ message: string }>(server, entityId, { command: value });
 }
 
 describe('a broken plugin is disabled with its id and reason; everything else keeps running', () => {

@@ -135,6 +135,20 @@ export async function waitFor<T>(check: () => Promise<T | undefined> | T | undef
   throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
 }
 
+/** POST /api/entities/:id/command; a string body is sent as it is (to test malformed JSON). */
+export async function postCommand<T = { message?: string }>(
+  server: RunningServer,
+  entityId: string,
+  body: unknown,
+): Promise<{ status: number; body: T }> {
+  const response = await fetch(server.url(`/api/entities/${entityId}/command`), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as T };
+}
+
 /** A DHT11 reading in the Tasmota convention, as published on tele/<topic>/SENSOR. */
 export function dht11Payload(temperature: number, humidity: number): string {
   return JSON.stringify({ DHT11: { Temperature: temperature, Humidity: humidity }, TempUnit: 'C' });

@@ -1,5 +1,6 @@
 import {
   CommandError,
+  parseJsonPayload,
   humidity,
   type CommandRequest,
   onOffSwitch,
@@ -45,14 +46,6 @@ const TOPIC = /^(tele|stat)\/([^/]+)\/(SENSOR|LWT|STATE|POWER)$/;
 
 function fahrenheitToCelsius(f: number): number {
   return Math.round(((f - 32) * 5 * 10) / 9) / 10;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 class Dht11Plugin implements NinhoPlugin {
@@ -115,7 +108,7 @@ class Dht11Plugin implements NinhoPlugin {
     const [, prefix, deviceId = '', kind] = match;
     switch (kind) {
       case 'SENSOR': {
-        const parsed = SensorPayload.safeParse(parseJson(text));
+        const parsed = SensorPayload.safeParse(parseJsonPayload(text));
         // Tasmota also reports other sensors on this topic; only DHT11 payloads are ours.
         if (!parsed.success) {
           context.logger.debug(`ignoring ${topic}: not a DHT11 payload`);
@@ -143,7 +136,7 @@ class Dht11Plugin implements NinhoPlugin {
         return;
       }
       case 'STATE': {
-        const parsed = StatePayload.safeParse(parseJson(text));
+        const parsed = StatePayload.safeParse(parseJsonPayload(text));
         if (!parsed.success || parsed.data.POWER === undefined) return;
         await this.onPower(context, deviceId, parsed.data.POWER);
         return;

@@ -1,6 +1,7 @@
 import {
   binarySensor,
   CommandError,
+  parseJsonPayload,
   type CommandRequest,
   type DeviceModel,
   type EntityDescriptor,
@@ -71,14 +72,6 @@ const MODEL: DeviceModel = {
   entities: entities('garage'),
 };
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
 interface Waiter {
   accepts: readonly DoorState[];
   resolve: () => void;
@@ -135,7 +128,7 @@ class GarageDoorPlugin implements NinhoPlugin {
     const invalid = (): void => context.logger.warn(`ignoring ${topic}: unexpected payload ${JSON.stringify(text.slice(0, 64))}`);
     switch (kind) {
       case 'info': {
-        const parsed = InfoPayload.safeParse(parseJson(text));
+        const parsed = InfoPayload.safeParse(parseJsonPayload(text));
         if (!parsed.success) return invalid();
         this.info.set(deviceId, parsed.data);
         await this.register(context, deviceId);

@@ -1,5 +1,6 @@
 import {
   CommandError,
+  parseJsonPayload,
   type CommandRequest,
   type DeviceModel,
   type EntityDescriptor,
@@ -60,14 +61,6 @@ function slug(text: string): string {
   return text.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'unnamed';
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
 class HaDiscoveryPlugin implements NinhoPlugin {
   readonly models = [MODEL];
   readonly examples: readonly PluginExample[] = [
@@ -106,7 +99,7 @@ class HaDiscoveryPlugin implements NinhoPlugin {
     this.remove(context, topic);
     if (text.trim() === '') return;
 
-    const parsed = parseDiscoveryConfig(parseJson(text));
+    const parsed = parseDiscoveryConfig(parseJsonPayload(text));
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
       context.logger.warn(`ignoring ${topic}: ${issues.join('; ')}`);

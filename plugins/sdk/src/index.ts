@@ -125,6 +125,15 @@ export class CommandError extends Error {
   }
 }
 
+/** Device payloads are often not JSON at all (or half a packet): undefined instead of a throw. */
+export function parseJsonPayload(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 // Capability factories: a device model is a short list of these (STYLE.md, ZHC's `extend`).
 
 export function temperature(overrides: Partial<EntityDescriptor> = {}): EntityDescriptor {
