@@ -9,11 +9,12 @@ import { EntitiesController } from './entities.controller';
 import { HealthController } from './health.controller';
 import { LiveGateway } from './live.gateway';
 import { PluginsController } from './plugins.controller';
+import { SerialController } from './serial.controller';
 import { WebSocketRouter } from './websocket-router';
 
 @Module({
   imports: [BrokerModule, CoapModule, DevicesModule, HistoryModule, PluginsModule],
-  controllers: [HealthController, DevicesController, EntitiesController, PluginsController],
+  controllers: [HealthController, DevicesController, EntitiesController, PluginsController, SerialController],
   providers: [LiveGateway, WebSocketRouter],
 })
 export class ApiModule {}
