@@ -32,3 +32,30 @@ export const CommandBodySchema = z
   .strict();
 
 export class CommandBodyDto extends createZodDto(CommandBodySchema) {}
+
+export const InstallPluginSchema = z.discriminatedUnion('source', [
+  z
+    .object({ source: z.literal('npm'), spec: z.string().min(1).max(214).describe('an npm package spec, e.g. ninho-plugin-x@1.2.0') })
+    .strict(),
+  z.object({ source: z.literal('folder'), path: z.string().min(1).describe('a folder on the server holding a plugin package') }).strict(),
+]);
+
+export const PatchPluginSchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    options: z.record(z.string(), z.unknown()).optional().describe("checked against the plugin's options schema"),
+  })
+  .strict()
+  .refine((b) => b.enabled !== undefined || b.options !== undefined, { message: 'give enabled, options or both' });
+
+export class PatchPluginDto extends createZodDto(PatchPluginSchema) {}
+
+export const RemovePluginQuerySchema = z.object({
+  purge: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe("also delete the plugin's devices and their history"),
+});
+
+export class RemovePluginQueryDto extends createZodDto(RemovePluginQuerySchema) {}

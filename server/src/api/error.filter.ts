@@ -4,6 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ZodValidationException } from 'nestjs-zod';
 import { ZodError } from 'zod';
 import { NotFoundError, ReadOnlyEntityError } from '../devices/device.errors';
+import { PluginConflictError, PluginValidationError } from '../plugins/plugin.errors';
 
 interface ErrorBody {
   message: string;
@@ -34,6 +35,8 @@ export class ErrorFilter implements ExceptionFilter {
       return [400, { message: `invalid request: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors }];
     }
     if (error instanceof NotFoundError) return [404, { message: error.message }];
+    if (error instanceof PluginConflictError) return [409, { message: error.message }];
+    if (error instanceof PluginValidationError) return [400, { message: error.message, errors: error.errors }];
     if (error instanceof ReadOnlyEntityError) return [405, { message: error.message }];
     if (error instanceof CommandError) return [COMMAND_STATUS[error.reason], { message: error.message }];
     if (error instanceof HttpException) {

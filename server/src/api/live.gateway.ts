@@ -39,6 +39,8 @@ export class LiveGateway implements OnModuleInit, OnModuleDestroy {
       this.events.on('device.registered', 'live-gateway', ({ deviceId }) =>
         this.broadcast(() => ({ type: 'device', device: deviceSummary(this.devices.get(deviceId)) })),
       ),
+      this.events.on('device.removed', 'live-gateway', ({ deviceId }) => this.broadcast(() => ({ type: 'device-removed', deviceId }))),
+      this.events.on('plugin.progress', 'live-gateway', (progress) => this.broadcast(() => ({ type: 'plugin-progress', ...progress }))),
     );
   }
 

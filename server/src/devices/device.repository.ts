@@ -73,6 +73,13 @@ export class DeviceRepository {
     });
   }
 
+  /** Deletes the devices of a plugin; entities, readings and rollups go with them (ON DELETE CASCADE). */
+  async deleteByPlugin(pluginId: string): Promise<string[]> {
+    const devices = await this.prisma.device.findMany({ where: { pluginId }, select: { id: true } });
+    await this.prisma.device.deleteMany({ where: { pluginId } });
+    return devices.map((d) => d.id);
+  }
+
   async setAvailability(deviceId: string, online: boolean, at: Date): Promise<void> {
     await this.prisma.device.update({ where: { id: deviceId }, data: online ? { online, lastSeen: at } : { online } });
   }

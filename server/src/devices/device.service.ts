@@ -169,6 +169,19 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** Deletes a plugin's devices with all their history; returns their ids. */
+  async purgePlugin(pluginId: string): Promise<string[]> {
+    const ids = await this.repository.deleteByPlugin(pluginId);
+    for (const id of ids) {
+      const entities = [...(this.devices.get(id)?.entities.values() ?? [])];
+      for (const entity of entities) this.entitiesById.delete(entity.id);
+      this.devices.delete(id);
+      this.events.emit('device.removed', { deviceId: id, entityRefs: entities.map((e) => e.ref) });
+    }
+    if (ids.length > 0) this.logger.log(`purged ${ids.length} devices of plugin ${pluginId} with their history: ${ids.join(', ')}`);
+    return ids;
+  }
+
   setCommandHandler(pluginId: string, handler: CommandHandler | undefined): void {
     if (handler) this.commandHandlers.set(pluginId, handler);
     else this.commandHandlers.delete(pluginId);

@@ -26,6 +26,8 @@ export class HistoryWriter implements OnModuleInit, BeforeApplicationShutdown {
   /** Why the last flush failed, while flushes keep failing (a full disk, say). */
   private failure: string | undefined;
   private totalWritten = 0;
+  /** Entities of purged devices; their refs are never reused (AUTOINCREMENT). */
+  private readonly removedRefs = new Set<number>();
 
   constructor(
     private readonly repository: HistoryRepository,
@@ -35,6 +37,7 @@ export class HistoryWriter implements OnModuleInit, BeforeApplicationShutdown {
 
   onModuleInit(): void {
     this.events.on('entity.state', 'history-writer', (event) => this.enqueue(event));
+    this.events.on('device.removed', 'history-writer', ({ deviceId, entityRefs }) => this.forget(deviceId, entityRefs));
     this.timer = setInterval(() => void this.flush(), this.config.history.flushIntervalMs);
     this.timer.unref();
   }
@@ -67,6 +70,19 @@ export class HistoryWriter implements OnModuleInit, BeforeApplicationShutdown {
     if (this.readings.length >= this.config.history.flushRows && !this.flushing) void this.flush();
   }
 
+  /**
+   * Drops what is pending for a purged device: its rows would now break the foreign key and
+   * fail every flush. A flush already under way may still fail once, and retries without them.
+   */
+  private forget(deviceId: string, entityRefs: number[]): void {
+    for (const ref of entityRefs) {
+      this.removedRefs.add(ref);
+      this.latest.delete(ref);
+    }
+    this.lastSeen.delete(deviceId);
+    this.readings = this.readings.filter((r) => !this.removedRefs.has(r.entityRef));
+  }
+
   /** Writes everything pending; concurrent callers share the flush in progress. */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
@@ -88,8 +104,8 @@ export class HistoryWriter implements OnModuleInit, BeforeApplicationShutdown {
           this.logger.error(`history flush of ${batch.readings.length} rows failed, keeping them to retry: ${reason}`);
         this.failure = reason;
         // Put the batch back in front, keeping newer latest states over older ones.
-        this.readings = batch.readings.concat(this.readings);
-        for (const [ref, v] of batch.latest) if (!this.latest.has(ref)) this.latest.set(ref, v);
+        this.readings = batch.readings.filter((r) => !this.removedRefs.has(r.entityRef)).concat(this.readings);
+        for (const [ref, v] of batch.latest) if (!this.latest.has(ref) && !this.removedRefs.has(ref)) this.latest.set(ref, v);
         for (const [id, v] of batch.lastSeen) if (!this.lastSeen.has(id)) this.lastSeen.set(id, v);
       })
       .finally(() => {

@@ -10,14 +10,20 @@ import type { Config } from '../config/config.schema';
 import { formatIssues } from '../config/config.loader';
 import { DeviceService } from '../devices/device.service';
 import { BUNDLED_PLUGINS_DIR } from '../paths';
+import { NotFoundError } from '../devices/device.errors';
+import { PluginConflictError, PluginValidationError } from './plugin.errors';
 import { PluginObjectSchema, PluginPackageSchema, type PluginManifest } from './plugin-manifest.schema';
+import { PluginSettingsRepository, type PluginSetting } from './plugin-settings.repository';
 
 export type PluginStatus = 'active' | 'failed' | 'disabled';
+/** bundled: ships in plugins/; extra: from plugins.dirs; installed: under <data dir>/plugins. */
+export type PluginSource = 'bundled' | 'extra' | 'installed';
 
 export interface PluginInfo {
   id: string;
   version: string;
   dir: string;
+  source: PluginSource;
   displayName: string;
   models: string[];
   status: PluginStatus;
@@ -25,6 +31,7 @@ export interface PluginInfo {
 }
 
 interface LoadedPlugin extends PluginInfo {
+  manifest?: PluginManifest;
   plugin?: NinhoPlugin;
   context?: PluginContext;
   /** Subscriptions and timers to undo when the plugin stops. */
@@ -53,16 +60,30 @@ function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<
 export class PluginHostService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Plugins');
   private readonly plugins = new Map<string, LoadedPlugin>();
+  private settings = new Map<string, PluginSetting>();
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
     private readonly broker: BrokerService,
     private readonly devices: DeviceService,
+    private readonly settingsRepository: PluginSettingsRepository,
   ) {}
 
+  /** Where plugins installed at run time live: inside the data dir, so they outlive upgrades of ninho. */
+  get installedDir(): string {
+    return path.join(this.config.dataDir, 'plugins');
+  }
+
   async onModuleInit(): Promise<void> {
-    for (const root of [BUNDLED_PLUGINS_DIR, ...this.config.plugins.dirs]) {
-      for (const dir of this.packageDirs(root)) await this.load(dir);
+    this.settings = await this.settingsRepository.loadAll();
+    fs.mkdirSync(this.installedDir, { recursive: true });
+    const roots: Array<[string, PluginSource]> = [
+      [BUNDLED_PLUGINS_DIR, 'bundled'],
+      ...this.config.plugins.dirs.map((dir): [string, PluginSource] => [dir, 'extra']),
+      [this.installedDir, 'installed'],
+    ];
+    for (const [root, source] of roots) {
+      for (const dir of this.packageDirs(root)) await this.load(dir, source);
     }
     const active = [...this.plugins.values()].filter((p) => p.status === 'active').map((p) => p.id);
     this.logger.log(`${active.length} plugins active${active.length ? `: ${active.join(', ')}` : ''}`);
@@ -73,15 +94,66 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
   }
 
   list(): PluginInfo[] {
-    return [...this.plugins.values()].map(({ id, version, dir, displayName, models, status, error }) => ({
-      id,
-      version,
-      dir,
-      displayName,
-      models,
-      status,
-      ...(error === undefined ? {} : { error }),
-    }));
+    return [...this.plugins.values()].map((plugin) => this.info(plugin));
+  }
+
+  private info({ id, version, dir, source, displayName, models, status, error }: LoadedPlugin): PluginInfo {
+    return { id, version, dir, source, displayName, models, status, ...(error === undefined ? {} : { error }) };
+  }
+
+  get(id: string): PluginInfo {
+    return this.info(this.find(id));
+  }
+
+  private find(id: string): LoadedPlugin {
+    const plugin = this.plugins.get(id);
+    if (!plugin) throw new NotFoundError(`no plugin "${id}"`);
+    return plugin;
+  }
+
+  /** Stops a plugin and forgets its code, so that a new version in the same folder loads afresh. */
+  async unload(id: string): Promise<void> {
+    const plugin = this.find(id);
+    await this.stop(plugin);
+    this.plugins.delete(id);
+    const prefix = `${path.resolve(plugin.dir)}${path.sep}`;
+    for (const key of Object.keys(require.cache)) if (key.startsWith(prefix)) delete require.cache[key];
+  }
+
+  async setEnabled(id: string, enabled: boolean): Promise<PluginInfo> {
+    const plugin = this.find(id);
+    const setting = { ...this.settings.get(id), enabled };
+    await this.settingsRepository.save(id, setting);
+    this.settings.set(id, setting);
+    if (!enabled) {
+      await this.stop(plugin);
+      plugin.status = 'disabled';
+      plugin.error = undefined;
+      this.logger.log(`plugin ${id} disabled`);
+      return this.info(plugin);
+    }
+    if (plugin.status === 'active') return this.info(plugin);
+    await this.unload(id);
+    return (await this.load(plugin.dir, plugin.source)) ?? this.info(plugin);
+  }
+
+  /** Validates options against the plugin's schema, stores them, and restarts the plugin with them. */
+  async setOptions(id: string, options: Record<string, unknown>): Promise<PluginInfo> {
+    const plugin = this.find(id);
+    if (!plugin.manifest) throw new PluginConflictError(`plugin ${id} has no valid manifest to check options against`);
+    const checked = this.validateOptions(plugin.manifest, options);
+    if (!checked.success) throw new PluginValidationError(`invalid options for ${id}`, checked.issues);
+    const setting = { enabled: this.settings.get(id)?.enabled ?? true, options };
+    await this.settingsRepository.save(id, setting);
+    this.settings.set(id, setting);
+    if (plugin.status !== 'active') return this.info(plugin);
+    await this.unload(id);
+    return (await this.load(plugin.dir, plugin.source)) ?? this.info(plugin);
+  }
+
+  async forgetSettings(id: string): Promise<void> {
+    this.settings.delete(id);
+    await this.settingsRepository.remove(id);
   }
 
   private packageDirs(root: string): string[] {
@@ -91,13 +163,13 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
     }
     return fs
       .readdirSync(root, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(root, entry.name, 'package.json')))
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && fs.existsSync(path.join(root, entry.name, 'package.json')))
       .map((entry) => path.join(root, entry.name))
       .sort();
   }
 
   /** Loads and starts one plugin package; never throws. */
-  async load(dir: string): Promise<PluginInfo | undefined> {
+  async load(dir: string, source: PluginSource): Promise<PluginInfo | undefined> {
     let pkgJson: unknown;
     try {
       pkgJson = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
@@ -111,7 +183,7 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
     const parsed = PluginPackageSchema.safeParse(pkgJson);
     if (!parsed.success) {
       return this.reject(
-        { id: fallbackId, version: '?', dir, displayName: fallbackId, models: [], status: 'failed' },
+        { id: fallbackId, version: '?', dir, source, displayName: fallbackId, models: [], status: 'failed' },
         `invalid manifest: ${formatIssues(parsed.error.issues).join('; ')}`,
       );
     }
@@ -120,6 +192,7 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
       id: manifest.id,
       version,
       dir,
+      source,
       displayName: manifest.displayName ?? manifest.id,
       models: manifest.models,
       status: 'failed',
@@ -130,8 +203,15 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
     if (!semver.satisfies(PLUGIN_API_VERSION, manifest.apiVersion)) {
       return this.reject(info, `targets plugin API ${manifest.apiVersion}, but this server provides ${PLUGIN_API_VERSION}`);
     }
-    const options = this.validateOptions(manifest, this.config.plugins.options[manifest.id] ?? {});
-    if (!options.success) return this.reject(info, `invalid options: ${options.error}`);
+    const setting = this.settings.get(manifest.id);
+    if (setting?.enabled === false) {
+      this.plugins.set(manifest.id, { ...info, manifest, status: 'disabled', cleanups: new Set() });
+      this.logger.log(`plugin ${manifest.id} is disabled`);
+      return this.get(manifest.id);
+    }
+    const options = this.validateOptions(manifest, setting?.options ?? this.config.plugins.options[manifest.id] ?? {});
+    if (!options.success)
+      return this.reject(info, `invalid options: ${options.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, manifest);
 
     let plugin: NinhoPlugin;
     try {
@@ -140,13 +220,14 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
       const mod = require(path.resolve(dir, main)) as { default?: unknown };
       const candidate = mod.default ?? mod;
       const shape = PluginObjectSchema.safeParse(candidate);
-      if (!shape.success) return this.reject(info, `default export is not a plugin: ${formatIssues(shape.error.issues).join('; ')}`);
+      if (!shape.success)
+        return this.reject(info, `default export is not a plugin: ${formatIssues(shape.error.issues).join('; ')}`, manifest);
       plugin = candidate as NinhoPlugin;
     } catch (error) {
-      return this.reject(info, `failed to load: ${describe(error)}`);
+      return this.reject(info, `failed to load: ${describe(error)}`, manifest);
     }
 
-    const loaded: LoadedPlugin = { ...info, status: 'active', plugin, cleanups: new Set() };
+    const loaded: LoadedPlugin = { ...info, manifest, status: 'active', plugin, cleanups: new Set() };
     loaded.context = this.createContext(loaded, options.data);
     this.plugins.set(manifest.id, loaded);
     try {
@@ -164,22 +245,27 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
   private validateOptions(
     manifest: PluginManifest,
     input: unknown,
-  ): { success: true; data: Record<string, unknown> } | { success: false; error: string } {
+  ): { success: true; data: Record<string, unknown> } | { success: false; issues: Array<{ path: string; message: string }> } {
     if (!manifest.options) return { success: true, data: {} };
     let schema: z.ZodType;
     try {
       schema = z.fromJSONSchema(manifest.options);
     } catch (error) {
-      return { success: false, error: `options schema is not valid JSON Schema: ${describe(error)}` };
+      return { success: false, issues: [{ path: 'ninho.options', message: `not valid JSON Schema: ${describe(error)}` }] };
     }
     const result = schema.safeParse(input);
-    if (!result.success) return { success: false, error: formatIssues(result.error.issues, 'options').join('; ') };
+    if (!result.success) {
+      return {
+        success: false,
+        issues: result.error.issues.map((i) => ({ path: ['options', ...i.path.map(String)].join('.'), message: i.message })),
+      };
+    }
     return { success: true, data: (result.data ?? {}) as Record<string, unknown> };
   }
 
-  private reject(info: PluginInfo, reason: string): PluginInfo {
+  private reject(info: PluginInfo, reason: string, manifest?: PluginManifest): PluginInfo {
     this.logger.error(`plugin ${info.id} disabled: ${reason}`);
-    const failed: LoadedPlugin = { ...info, status: 'failed', error: reason, cleanups: new Set() };
+    const failed: LoadedPlugin = { ...info, ...(manifest ? { manifest } : {}), status: 'failed', error: reason, cleanups: new Set() };
     if (this.plugins.get(info.id)?.status !== 'active') this.plugins.set(info.id, failed);
     return { ...info, status: 'failed', error: reason };
   }
