@@ -1,5 +1,6 @@
 import {
   CommandError,
+  Confirmations,
   parseJsonPayload,
   humidity,
   type CommandRequest,
@@ -67,7 +68,7 @@ class Dht11Plugin implements NinhoPlugin {
   private readonly registrations = new Map<string, Promise<void>>();
   private readonly online = new Map<string, boolean>();
   private readonly hasRelay = new Set<string>();
-  private readonly powerWaiters = new Map<string, Array<(state: string) => void>>();
+  private readonly confirmations = new Confirmations();
   private commandTimeoutMs = 5000;
 
   async setup(context: PluginContext): Promise<void> {
@@ -162,9 +163,7 @@ class Dht11Plugin implements NinhoPlugin {
       await this.register(context, deviceId);
     }
     context.devices.report(deviceId, { power });
-    const waiters = this.powerWaiters.get(deviceId) ?? [];
-    this.powerWaiters.delete(deviceId);
-    for (const resolve of waiters) resolve(power);
+    this.confirmations.confirm(deviceId, power);
   }
 
   private setOnline(context: PluginContext, deviceId: string, online: boolean): void {
@@ -180,17 +179,14 @@ class Dht11Plugin implements NinhoPlugin {
       throw new CommandError(`power accepts ON, OFF or TOGGLE, not ${JSON.stringify(command)}`, 'rejected');
     }
     if (this.online.get(deviceId) === false) throw new CommandError(`${deviceId} is offline`, 'offline');
-    const confirmed = new Promise<void>((resolve, reject) => {
-      const cancel = context.timers.setTimeout(() => {
-        reject(new CommandError(`${deviceId} did not confirm POWER ${value} within ${this.commandTimeoutMs} ms`, 'timeout'));
-      }, this.commandTimeoutMs);
-      const waiters = this.powerWaiters.get(deviceId) ?? [];
-      waiters.push(() => {
-        cancel();
-        resolve();
-      });
-      this.powerWaiters.set(deviceId, waiters);
-    });
+    // Tasmota answers TOGGLE with the resulting state, whichever it is.
+    const confirmed = this.confirmations.wait(
+      deviceId,
+      (state) => value === 'TOGGLE' || state === value,
+      context.timers,
+      this.commandTimeoutMs,
+      `${deviceId} did not confirm POWER ${value} within ${this.commandTimeoutMs} ms`,
+    );
     await context.mqtt.publish(`cmnd/${deviceId}/POWER`, value, { qos: 1 });
     await confirmed;
   }

@@ -1,6 +1,7 @@
 import {
   binarySensor,
   CommandError,
+  Confirmations,
   parseJsonPayload,
   type CommandRequest,
   type DeviceModel,
@@ -72,11 +73,6 @@ const MODEL: DeviceModel = {
   entities: entities('garage'),
 };
 
-interface Waiter {
-  accepts: readonly DoorState[];
-  resolve: () => void;
-}
-
 class GarageDoorPlugin implements NinhoPlugin {
   readonly models = [MODEL];
   readonly examples: readonly PluginExample[] = [
@@ -91,7 +87,7 @@ class GarageDoorPlugin implements NinhoPlugin {
   private readonly online = new Map<string, boolean>();
   private readonly door = new Map<string, DoorState>();
   private readonly travelTimers = new Map<string, Unsubscribe>();
-  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly confirmations = new Confirmations();
 
   setup(context: PluginContext): void {
     this.options = OptionsSchema.parse(context.options);
@@ -186,13 +182,7 @@ class GarageDoorPlugin implements NinhoPlugin {
       }, this.options.travelTimeoutMs);
       this.travelTimers.set(deviceId, cancel);
     }
-    const waiting = this.waiters.get(deviceId) ?? [];
-    const done = waiting.filter((w) => w.accepts.includes(state));
-    this.waiters.set(
-      deviceId,
-      waiting.filter((w) => !done.includes(w)),
-    );
-    for (const waiter of done) waiter.resolve();
+    this.confirmations.confirm(deviceId, state);
   }
 
   private stopTravelTimer(deviceId: string): void {
@@ -211,23 +201,13 @@ class GarageDoorPlugin implements NinhoPlugin {
     const current = this.door.get(deviceId);
     // Already there or on its way (or, for stop, at rest): nothing to send.
     if (current !== undefined && accepts.includes(current)) return;
-    const taken = new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        accepts,
-        resolve: () => {
-          cancel();
-          resolve();
-        },
-      };
-      const cancel = context.timers.setTimeout(() => {
-        this.waiters.set(
-          deviceId,
-          (this.waiters.get(deviceId) ?? []).filter((w) => w !== waiter),
-        );
-        reject(new CommandError(`${deviceId} did not start to ${action} within ${this.options.commandTimeoutMs} ms`, 'timeout'));
-      }, this.options.commandTimeoutMs);
-      this.waiters.set(deviceId, [...(this.waiters.get(deviceId) ?? []), waiter]);
-    });
+    const taken = this.confirmations.wait(
+      deviceId,
+      (state) => accepts.includes(state as DoorState),
+      context.timers,
+      this.options.commandTimeoutMs,
+      `${deviceId} did not start to ${action} within ${this.options.commandTimeoutMs} ms`,
+    );
     await context.mqtt.publish(`garage/${deviceId}/set`, action.toUpperCase(), { qos: 1 });
     await taken;
   }

@@ -1,5 +1,6 @@
 import {
   CommandError,
+  Confirmations,
   parseJsonPayload,
   type CommandRequest,
   type DeviceModel,
@@ -45,7 +46,6 @@ interface DiscoveredEntity {
   read: ValueReader;
   unsubscribe: Unsubscribe[];
   state?: StateValue;
-  waiters: Array<{ accepts: (state: StateValue) => boolean; resolve: () => void }>;
 }
 
 interface DiscoveredDevice {
@@ -76,6 +76,7 @@ class HaDiscoveryPlugin implements NinhoPlugin {
   /** Config topic → the entity it created, so that an update or an empty payload finds it. */
   private readonly byConfigTopic = new Map<string, DiscoveredEntity>();
   private readonly availabilityTopics = new Map<string, Unsubscribe>();
+  private readonly confirmations = new Confirmations();
 
   setup(context: PluginContext): void {
     this.options = OptionsSchema.parse(context.options);
@@ -131,7 +132,7 @@ class HaDiscoveryPlugin implements NinhoPlugin {
     if (config.device?.manufacturer) device.manufacturer = config.device.manufacturer;
     if (config.device?.model) device.model = config.device.model;
     this.devices.set(deviceId, device);
-    const entity: DiscoveredEntity = { component: kind, deviceId, descriptor, config, read, unsubscribe: [], waiters: [] };
+    const entity: DiscoveredEntity = { component: kind, deviceId, descriptor, config, read, unsubscribe: [] };
     device.entities.set(key, entity);
     this.byConfigTopic.set(topic, entity);
 
@@ -223,9 +224,7 @@ class HaDiscoveryPlugin implements NinhoPlugin {
     }
     entity.state = state;
     context.devices.report(entity.deviceId, { [entity.descriptor.key]: state });
-    const done = entity.waiters.filter((w) => w.accepts(state));
-    entity.waiters = entity.waiters.filter((w) => !done.includes(w));
-    for (const waiter of done) waiter.resolve();
+    this.confirmations.confirm(`${entity.deviceId}.${entity.descriptor.key}`, state);
   }
 
   async command(request: CommandRequest, context: PluginContext): Promise<void> {
@@ -238,22 +237,13 @@ class HaDiscoveryPlugin implements NinhoPlugin {
 
     const { config } = entity;
     const confirmed = config.state_topic
-      ? new Promise<void>((resolve, reject) => {
-          const waiter = {
-            accepts,
-            resolve: () => {
-              cancel();
-              resolve();
-            },
-          };
-          const cancel = context.timers.setTimeout(() => {
-            entity.waiters = entity.waiters.filter((w) => w !== waiter);
-            reject(
-              new CommandError(`${deviceId} did not confirm ${String(command)} within ${this.options.commandTimeoutMs} ms`, 'timeout'),
-            );
-          }, this.options.commandTimeoutMs);
-          entity.waiters.push(waiter);
-        })
+      ? this.confirmations.wait(
+          `${deviceId}.${entityKey}`,
+          accepts,
+          context.timers,
+          this.options.commandTimeoutMs,
+          `${deviceId} did not confirm ${String(command)} within ${this.options.commandTimeoutMs} ms`,
+        )
       : Promise.resolve();
     await context.mqtt.publish(config.command_topic ?? '', payload, { qos: 1 });
     await confirmed;

@@ -125,6 +125,53 @@ export class CommandError extends Error {
   }
 }
 
+/**
+ * Commands that are done only once the device reports the state that confirms them (a
+ * relay's stat, a door's "opening"), or fail with a timeout CommandError.
+ */
+export class Confirmations {
+  private readonly waiting = new Map<string, Array<{ accepts: (state: StateValue) => boolean; resolve: () => void }>>();
+
+  /** Waits for confirm(key, state) with a state that accepts() takes. */
+  wait(
+    key: string,
+    accepts: (state: StateValue) => boolean,
+    timers: PluginTimers,
+    timeoutMs: number,
+    timeoutMessage: string,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        accepts,
+        resolve: () => {
+          cancel();
+          resolve();
+        },
+      };
+      const cancel = timers.setTimeout(() => {
+        this.waiting.set(
+          key,
+          (this.waiting.get(key) ?? []).filter((w) => w !== waiter),
+        );
+        reject(new CommandError(timeoutMessage, 'timeout'));
+      }, timeoutMs);
+      this.waiting.set(key, [...(this.waiting.get(key) ?? []), waiter]);
+    });
+  }
+
+  /** A state came in: settles every wait it confirms. */
+  confirm(key: string, state: StateValue): void {
+    const waiting = this.waiting.get(key);
+    if (!waiting) return;
+    const done = waiting.filter((w) => w.accepts(state));
+    this.waiting.set(
+      key,
+      waiting.filter((w) => !done.includes(w)),
+    );
+    for (const waiter of done) waiter.resolve();
+  }
+}
+
 /** Device payloads are often not JSON at all (or half a packet): undefined instead of a throw. */
 export function parseJsonPayload(text: string): unknown {
   try {

@@ -1,5 +1,6 @@
 import {
   CommandError,
+  Confirmations,
   parseJsonPayload,
   humidity,
   temperature,
@@ -67,7 +68,7 @@ class SerialSensorPlugin implements NinhoPlugin {
   private readonly links: Link[] = [];
   /** Device id → the link it last spoke on, and the entity keys registered so far. */
   private readonly devices = new Map<string, { link: Link; keys: Set<string> }>();
-  private readonly waiters = new Map<string, Array<{ key: string; expect: StateValue; resolve: () => void }>>();
+  private readonly confirmations = new Confirmations();
 
   setup(context: PluginContext): void {
     this.options = OptionsSchema.parse(context.options);
@@ -144,13 +145,7 @@ class SerialSensorPlugin implements NinhoPlugin {
       });
     }
     context.devices.report(deviceId, values);
-    const waiting = this.waiters.get(deviceId) ?? [];
-    const done = waiting.filter((w) => values[w.key] === w.expect);
-    this.waiters.set(
-      deviceId,
-      waiting.filter((w) => !done.includes(w)),
-    );
-    for (const waiter of done) waiter.resolve();
+    for (const [key, value] of Object.entries(values)) this.confirmations.confirm(`${deviceId}.${key}`, value);
   }
 
   async command(request: CommandRequest, context: PluginContext): Promise<void> {
@@ -161,24 +156,13 @@ class SerialSensorPlugin implements NinhoPlugin {
     if (value !== 'ON' && value !== 'OFF') throw new CommandError(`power accepts ON or OFF, not ${JSON.stringify(command)}`, 'rejected');
     const port = device.link.port;
     if (!port?.isOpen) throw new CommandError(`${deviceId} is offline: serial ${device.link.options.path} is not open`, 'offline');
-    const confirmed = new Promise<void>((resolve, reject) => {
-      const waiter = {
-        key: entityKey,
-        expect: value,
-        resolve: () => {
-          cancel();
-          resolve();
-        },
-      };
-      const cancel = context.timers.setTimeout(() => {
-        this.waiters.set(
-          deviceId,
-          (this.waiters.get(deviceId) ?? []).filter((w) => w !== waiter),
-        );
-        reject(new CommandError(`${deviceId} did not confirm power ${value} within ${this.options.commandTimeoutMs} ms`, 'timeout'));
-      }, this.options.commandTimeoutMs);
-      this.waiters.set(deviceId, [...(this.waiters.get(deviceId) ?? []), waiter]);
-    });
+    const confirmed = this.confirmations.wait(
+      `${deviceId}.${entityKey}`,
+      (state) => state === value,
+      context.timers,
+      this.options.commandTimeoutMs,
+      `${deviceId} did not confirm power ${value} within ${this.options.commandTimeoutMs} ms`,
+    );
     port.write(`${JSON.stringify({ id: deviceId, cmd: value, entity: entityKey })}\n`);
     await confirmed;
   }
