@@ -182,6 +182,17 @@ describe('installing plugins while the server runs', () => {
     expect((await plugin('esp8266-dht11'))?.status).toBe('active');
   });
 
+  it('installs by npm spec through npm pack (here a local folder spec, so the test needs no registry)', async () => {
+    const source = path.join(work, 'thermo-3');
+    writeThermoPlugin(source, '1.2.0', 10);
+    const response = await send('POST', '/api/plugins', { source: 'npm', spec: source });
+    expect(response.body).toMatchObject({ id: 'thermo', version: '1.2.0', status: 'active' });
+    const missing = await send('POST', '/api/plugins', { source: 'npm', spec: path.join(work, 'no-such-package') });
+    expect(missing.status).toBe(400);
+    expect(missing.body['message']).toMatch(/^cannot download: spec: /);
+    expect((await plugin('thermo'))?.version).toBe('1.2.0');
+  });
+
   it('removes it, keeping its devices and history unless asked to purge them', async () => {
     const kept = await send('DELETE', '/api/plugins/thermo');
     expect(kept).toEqual({ status: 200, body: { id: 'thermo', purgedDevices: [] } });
