@@ -47,12 +47,23 @@ unsigned long lastSonar = 0;
 
 String topic(const char* leaf) { return String("garage/") + DEVICE_ID + "/" + leaf; }
 
+#ifdef USE_COAP
+// The same report as CoAP telemetry, in the entities' own terms: {"door":"open"}, {"occupancy":true}…
+void postCoap(const char* leaf, const String& payload) {
+  String body;
+  if (strcmp(leaf, "state") == 0) body = String("{\"door\":\"") + payload + "\"}";
+  else if (strcmp(leaf, "occupancy") == 0) body = String("{\"occupancy\":") + (payload == "occupied" ? "true" : "false") + "}";
+  else if (strcmp(leaf, "motion") == 0 || strcmp(leaf, "obstructed") == 0) body = String("{\"") + leaf + "\":" + (payload == "on" ? "true" : "false") + "}";
+  else return;  // availability and info are MQTT matters
+  IPAddress ninho;
+  if (ninho.fromString(MQTT_HOST)) coap.post(ninho, COAP_PORT, (String("devices/") + DEVICE_ID).c_str(), (char*)body.c_str(), body.length());
+}
+#endif
+
 void publish(const char* leaf, const String& payload, bool retain = false) {
   mqtt.publish(topic(leaf).c_str(), payload.c_str(), retain);
 #ifdef USE_COAP
-  String body = String("{\"") + leaf + "\":\"" + payload + "\"}";
-  IPAddress ninho;
-  if (ninho.fromString(MQTT_HOST)) coap.post(ninho, COAP_PORT, (String("devices/") + DEVICE_ID).c_str(), body.c_str());
+  postCoap(leaf, payload);
 #endif
 }
 
