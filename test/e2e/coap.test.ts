@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { promisify } from 'node:util';
-import { request, type IncomingMessage } from 'coap';
 import { generate, parse, type ParsedPacket } from 'coap-packet';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coapRequest, type CoapMethod, type CoapReply } from '../support/coap';
+import { coapRequest, observeEntity, type CoapMethod, type CoapReply } from '../support/coap';
 import { dht11Payload, getJson, startServer, waitFor, type RunningServer } from '../support/server';
 
 let server: RunningServer;
@@ -78,13 +77,8 @@ describe('CoAP endpoint', () => {
   });
 
   it('observes an entity and notifies on every change', async () => {
-    const notifications: unknown[] = [];
-    const req = request({ hostname: '127.0.0.1', port: server.coap, pathname: '/devices/relay-dht/humidity', observe: true });
-    const stream = await new Promise<IncomingMessage>((resolve) => {
-      req.on('response', resolve);
-      req.end();
-    });
-    stream.on('data', (chunk: Buffer) => notifications.push((JSON.parse(chunk.toString()) as { state: unknown }).state));
+    const observation = await observeEntity(server.coap, '/devices/relay-dht/humidity');
+    const notifications = observation.states;
     await waitFor(() => (notifications.length >= 1 ? true : undefined));
     for (const h of [51, 52, 53]) {
       await relay.publishAsync('tele/relay-dht/SENSOR', dht11Payload(19.5, h), {
@@ -93,7 +87,7 @@ describe('CoAP endpoint', () => {
     }
     await waitFor(() => (notifications.length >= 4 ? true : undefined), 5000, 'three notifications');
     expect(notifications).toEqual([50, 51, 52, 53]);
-    (stream as IncomingMessage & { close(): void }).close();
+    observation.close();
   });
 
   it('answers a slow command with an empty ACK first and a separate 2.04 later', async () => {

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { request, type IncomingMessage } from 'coap';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { GarageSimulator } from '../../hardware/garage-door/simulator';
-import { coapRequest } from '../support/coap';
+import { coapRequest, observeEntity } from '../support/coap';
 import { getJson, postCommand, type RunningServer, startServer, tempDataDir, waitFor } from '../support/server';
 
 interface EntityView {
@@ -148,13 +147,8 @@ describe('the same door over CoAP', () => {
     expect(read.code).toBe('2.05');
     expect(JSON.parse(read.body)).toMatchObject({ state: 'closed' });
 
-    const notifications: unknown[] = [];
-    const observe = request({ hostname: '127.0.0.1', port: server.coap, pathname: '/devices/front-gate/door', observe: true });
-    const stream = await new Promise<IncomingMessage>((resolve) => {
-      observe.on('response', resolve);
-      observe.end();
-    });
-    stream.on('data', (chunk: Buffer) => notifications.push((JSON.parse(chunk.toString()) as { state: unknown }).state));
+    const observation = await observeEntity(server.coap, '/devices/front-gate/door');
+    const notifications = observation.states;
     await waitFor(() => (notifications.length > 0 ? true : undefined));
 
     const put = await coapRequest(server.coap, 'PUT', '/devices/front-gate/door', { body: 'open', format: 'text/plain' });
@@ -162,7 +156,7 @@ describe('the same door over CoAP', () => {
     expect(gate.received).toEqual(['OPEN']);
     await waitFor(() => (notifications.includes('open') ? true : undefined), 5000, 'the open notification');
     expect(notifications).toEqual(['closed', 'opening', 'open']);
-    (stream as IncomingMessage & { close(): void }).close();
+    observation.close();
   });
 });
 

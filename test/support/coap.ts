@@ -25,3 +25,20 @@ export function coapRequest(
     req.end(options.body);
   });
 }
+
+/** An Observe of an entity: the states notified so far, and a way to cancel. */
+export interface EntityObservation {
+  states: unknown[];
+  close(): void;
+}
+
+export async function observeEntity(port: number, pathname: string): Promise<EntityObservation> {
+  const req = request({ hostname: '127.0.0.1', port, pathname, observe: true });
+  const stream = await new Promise<IncomingMessage>((resolve) => {
+    req.on('response', resolve);
+    req.end();
+  });
+  const states: unknown[] = [];
+  stream.on('data', (chunk: Buffer) => states.push((JSON.parse(chunk.toString()) as { state: unknown }).state));
+  return { states, close: () => (stream as IncomingMessage & { close(): void }).close() };
+}
