@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -12,6 +14,8 @@ import { loadConfig } from './config/config.loader';
 import type { Config } from './config/config.schema';
 import { ListenError } from './listen';
 import { StartupError } from './startup-error';
+import { WEB_DIST_DIR } from './paths';
+import type { NextFunction, Request, Response } from 'express';
 
 const LEVELS: Record<Config['logLevel'], LogLevel[]> = {
   debug: ['fatal', 'error', 'warn', 'log', 'debug'],
@@ -30,6 +34,7 @@ async function main(): Promise<void> {
   // Our own JSON parser, so that a malformed body is answered right after it, saying so.
   app.useBodyParser('json', { limit: '1mb' });
   app.use(answerMalformedJson);
+  serveDashboard(app);
   app.setGlobalPrefix('api');
   const document = SwaggerModule.createDocument(
     app,
@@ -66,6 +71,21 @@ async function main(): Promise<void> {
   logger.log(
     `ready http=${address.port} mqtt=${mqttPort} coap=${coapPort}${mqttsPort === undefined ? '' : ` mqtts=${mqttsPort}`} data=${config.dataDir}`,
   );
+}
+
+/** The Svelte dashboard at /, with its client-side routes answered by index.html. */
+function serveDashboard(app: NestExpressApplication): void {
+  const index = path.join(WEB_DIST_DIR, 'index.html');
+  if (!fs.existsSync(index)) {
+    new Logger('ninho').warn(`dashboard not built (${index} is missing): run npm run build`);
+    return;
+  }
+  app.useStaticAssets(WEB_DIST_DIR, { index: 'index.html', maxAge: '1h' });
+  app.use((request: Request, response: Response, next: NextFunction) => {
+    const own = request.path.startsWith('/api') || request.path.startsWith('/mqtt');
+    if (request.method === 'GET' && !own && request.accepts('html')) response.sendFile(index);
+    else next();
+  });
 }
 
 // A promise some plugin or library forgot to handle is a bug to log, not a reason to
