@@ -19,7 +19,7 @@ function tile(entityId: string): ReturnType<Page['locator']> {
 }
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ env: { NINHO_HISTORY_FLUSH_INTERVAL_MS: '100' } });
   sensor = await connectAsync(`mqtt://127.0.0.1:${server.mqtt}`, { clientId: 'kitchen-dht', reconnectPeriod: 0 });
   await sensor.publishAsync('tele/kitchen-dht/SENSOR', dht11Payload(21, 40), { qos: 1 });
   garage = await GarageSimulator.start({ url: `mqtt://127.0.0.1:${server.mqtt}`, id: 'garage-1', travelMs: 500, name: 'Garage' });
@@ -67,6 +67,16 @@ describe('dashboard overview in Chromium', () => {
     await door.locator('.value').getByText('open', { exact: true }).waitFor({ timeout: 5000 });
   });
 
+  it('charts the history of an entity from bucketed server data, and follows new readings', async () => {
+    await tile('kitchen-dht.temperature').getByRole('button', { name: 'History' }).click();
+    const chart = page.getByRole('region', { name: 'History of Temperature' });
+    await chart.locator('canvas').first().waitFor();
+    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 5000 }).toBeGreaterThan(0);
+    await chart.getByRole('button', { name: '24 h' }).click();
+    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 5000 }).toBeGreaterThan(0);
+    await expect(chart.getByRole('button', { name: '24 h' }).getAttribute('aria-pressed')).resolves.toBe('true');
+  });
+
   it('has no horizontal scroll at phone width (390 px)', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
@@ -79,7 +89,11 @@ describe('dashboard overview in Chromium', () => {
       .getByRole('alert')
       .getByText(/reconnecting/)
       .waitFor();
-    server = await startServer({ dataDir: server.dataDir, ports: { http: server.http, mqtt: server.mqtt } });
+    server = await startServer({
+      dataDir: server.dataDir,
+      ports: { http: server.http, mqtt: server.mqtt },
+      env: { NINHO_HISTORY_FLUSH_INTERVAL_MS: '100' },
+    });
     // A reading that arrives while the page is away shows after it reconnects.
     await waitFor(async () => (sensor.connected ? true : undefined)).catch(() => undefined);
     const late = await connectAsync(`mqtt://127.0.0.1:${server.mqtt}`, { reconnectPeriod: 0 });
