@@ -182,6 +182,18 @@ describe('installing plugins while the server runs', () => {
     expect((await plugin('esp8266-dht11'))?.status).toBe('active');
   });
 
+  it('shows each plugin its options schema and the options set, for the dashboard form', async () => {
+    expect(await send('PATCH', '/api/plugins/garage-door', { options: { travelTimeoutMs: 30_000 } })).toMatchObject({
+      status: 200,
+      body: { id: 'garage-door', status: 'active', options: { travelTimeoutMs: 30_000 } },
+    });
+    const garage = (await getJson<Array<PluginInfo & { optionsSchema: unknown; options: unknown }>>(server.url('/api/plugins'))).body.find(
+      (p) => p.id === 'garage-door',
+    );
+    expect(garage?.optionsSchema).toMatchObject({ type: 'object', properties: { travelTimeoutMs: { type: 'integer', default: 60000 } } });
+    expect(garage?.options).toEqual({ travelTimeoutMs: 30_000 });
+  });
+
   it('installs by npm spec through npm pack (here a local folder spec, so the test needs no registry)', async () => {
     const source = path.join(work, 'thermo-3');
     writeThermoPlugin(source, '1.2.0', 10);

@@ -59,3 +59,13 @@ export const RemovePluginQuerySchema = z.object({
 });
 
 export class RemovePluginQueryDto extends createZodDto(RemovePluginQuerySchema) {}
+
+export const RenameBodySchema = z.object({ name: z.string().trim().min(1).max(100).describe('the new display name') }).strict();
+
+export class RenameBodyDto extends createZodDto(RenameBodySchema) {}
+
+export const RemoveDeviceQuerySchema = z.object({
+  history: z.enum(['keep', 'purge']).default('keep').describe('keep the readings (the default) or delete them with the device'),
+});
+
+export class RemoveDeviceQueryDto extends createZodDto(RemoveDeviceQuerySchema) {}

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Clock } from '../clock/clock';
 import { DeviceService } from '../devices/device.service';
 import { parseBucket } from '../history/bucket';
 import { HistoryService, type HistoryResult } from '../history/history.service';
-import { CommandBodyDto, HistoryQueryDto } from './api.schemas';
+import { entityState, type EntityView } from '../devices/device.view';
+import { CommandBodyDto, HistoryQueryDto, RenameBodyDto } from './api.schemas';
 
 const DAY_MS = 86_400_000;
 
@@ -24,6 +25,12 @@ export class EntitiesController {
     const from = query.from ?? to - DAY_MS;
     const bucketMs = query.bucket === undefined ? undefined : parseBucket(query.bucket);
     return this.history.query(id, { from, to, limit: query.limit, ...(bucketMs === undefined ? {} : { bucketMs }) });
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Rename an entity' })
+  async rename(@Param('id') id: string, @Body() body: RenameBodyDto): Promise<EntityView> {
+    return entityState(await this.devices.renameEntity(id, body.name));
   }
 
   @Post(':id/command')

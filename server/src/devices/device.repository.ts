@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { DeviceDescriptor, EntityKind, StateValue, Transport } from '@ninho/plugin-sdk';
 import { PrismaService } from '../database/prisma.service';
+import type { Device, Entity } from '../generated/prisma/client';
 import { entityId, type DeviceRecord, type EntityRecord } from './device.types';
 
 function decodeState(json: string | null): StateValue | undefined {
@@ -12,40 +13,52 @@ function decodeState(json: string | null): StateValue | undefined {
   }
 }
 
+type DeviceRow = Device & { entities: Entity[] };
+
+function toRecord(device: DeviceRow): DeviceRecord {
+  return {
+    id: device.id,
+    name: device.name,
+    pluginId: device.pluginId,
+    transport: device.transport as Transport,
+    model: device.model,
+    manufacturer: device.manufacturer,
+    online: device.online,
+    lastSeen: device.lastSeen,
+    entities: new Map(
+      device.entities.map((entity): [string, EntityRecord] => [
+        entity.key,
+        {
+          ref: entity.ref,
+          id: entity.id,
+          deviceId: entity.deviceId,
+          key: entity.key,
+          name: entity.name,
+          kind: entity.kind as EntityKind,
+          unit: entity.unit,
+          deviceClass: entity.deviceClass,
+          state: decodeState(entity.state),
+          stateAt: entity.stateAt,
+        },
+      ]),
+    ),
+  };
+}
+
 /** All device and entity I/O. Latest states and last-seen times are written by the history writer. */
 @Injectable()
 export class DeviceRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  /** Every device in the registry; devices removed with their history kept stay out. */
   async loadAll(): Promise<DeviceRecord[]> {
-    const devices = await this.prisma.device.findMany({ include: { entities: true }, orderBy: { id: 'asc' } });
-    return devices.map((device) => ({
-      id: device.id,
-      name: device.name,
-      pluginId: device.pluginId,
-      transport: device.transport as Transport,
-      model: device.model,
-      manufacturer: device.manufacturer,
-      online: device.online,
-      lastSeen: device.lastSeen,
-      entities: new Map(
-        device.entities.map((entity): [string, EntityRecord] => [
-          entity.key,
-          {
-            ref: entity.ref,
-            id: entity.id,
-            deviceId: entity.deviceId,
-            key: entity.key,
-            name: entity.name,
-            kind: entity.kind as EntityKind,
-            unit: entity.unit,
-            deviceClass: entity.deviceClass,
-            state: decodeState(entity.state),
-            stateAt: entity.stateAt,
-          },
-        ]),
-      ),
-    }));
+    const devices = await this.prisma.device.findMany({ where: { removedAt: null }, include: { entities: true }, orderBy: { id: 'asc' } });
+    return devices.map(toRecord);
+  }
+
+  async load(deviceId: string): Promise<DeviceRecord | undefined> {
+    const device = await this.prisma.device.findUnique({ where: { id: deviceId }, include: { entities: true } });
+    return device ? toRecord(device) : undefined;
   }
 
   /** Upserts the device and each entity; returns the entity refs by key. */
@@ -55,8 +68,9 @@ export class DeviceRepository {
       await tx.device.upsert({
         where: { id },
         create: { id, name, pluginId, transport, model: model ?? null, manufacturer: manufacturer ?? null },
-        // A user's rename survives re-registration: the name is only set on create.
-        update: { pluginId, transport, model: model ?? null, manufacturer: manufacturer ?? null },
+        // A user's rename survives re-registration: the name is only set on create. A device
+        // removed with its history kept is back in the registry once its plugin registers it.
+        update: { pluginId, transport, model: model ?? null, manufacturer: manufacturer ?? null, removedAt: null },
       });
       const refs = new Map<string, number>();
       for (const entity of descriptor.entities) {
@@ -78,6 +92,20 @@ export class DeviceRepository {
     const devices = await this.prisma.device.findMany({ where: { pluginId }, select: { id: true } });
     await this.prisma.device.deleteMany({ where: { pluginId } });
     return devices.map((d) => d.id);
+  }
+
+  async renameDevice(deviceId: string, name: string): Promise<void> {
+    await this.prisma.device.update({ where: { id: deviceId }, data: { name } });
+  }
+
+  async renameEntity(id: string, name: string): Promise<void> {
+    await this.prisma.entity.update({ where: { id }, data: { name } });
+  }
+
+  /** Takes the device out of the registry; with purge its entities, readings and rollups are deleted too. */
+  async remove(deviceId: string, purge: boolean): Promise<void> {
+    if (purge) await this.prisma.device.delete({ where: { id: deviceId } });
+    else await this.prisma.device.update({ where: { id: deviceId }, data: { removedAt: new Date(), online: false } });
   }
 
   async setAvailability(deviceId: string, online: boolean, at: Date): Promise<void> {

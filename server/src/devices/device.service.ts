@@ -22,6 +22,10 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
   private readonly commandHandlers = new Map<string, CommandHandler>();
   /** Registrations of one device run one after another, so entity upserts never race. */
   private readonly registrationQueue = new Map<string, Promise<unknown>>();
+  private readonly unknownReporters = new Set<string>();
+  private readonly returning = new Set<string>();
+  /** The last registration of each device in this run, so that a removed device that sends again comes back. */
+  private readonly registrations = new Map<string, { pluginId: string; descriptor: DeviceDescriptor }>();
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -83,17 +87,10 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
   private async registerNow(pluginId: string, descriptor: DeviceDescriptor): Promise<void> {
     const refs = await this.repository.upsert(pluginId, descriptor);
     const existing = this.devices.get(descriptor.id);
-    const device: DeviceRecord = existing ?? {
-      id: descriptor.id,
-      name: descriptor.name,
-      pluginId,
-      transport: descriptor.transport,
-      model: descriptor.model ?? null,
-      manufacturer: descriptor.manufacturer ?? null,
-      online: false,
-      lastSeen: null,
-      entities: new Map(),
-    };
+    // Not cached: new, or removed earlier with its history kept, in which case the stored
+    // names (a user's renames) and last states come back with it.
+    const device = existing ?? (await this.repository.load(descriptor.id));
+    if (!device) throw new NotFoundError(`device ${descriptor.id} vanished while it was being registered`);
     Object.assign(device, {
       pluginId,
       transport: descriptor.transport,
@@ -120,6 +117,8 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
       device.entities.set(entity.key, record);
     }
     this.cache(device);
+    this.registrations.set(device.id, { pluginId, descriptor });
+    this.unknownReporters.delete(device.id);
     if (!existing)
       this.logger.log(
         `new device ${device.id} (${pluginId}, ${descriptor.transport}) with ${descriptor.entities.map((e) => e.key).join(', ')}`,
@@ -131,7 +130,7 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
   report(deviceId: string, states: Readonly<Record<string, StateValue>>, at: Date = this.clock.now()): void {
     const device = this.devices.get(deviceId);
     if (!device) {
-      this.logger.warn(`report for unknown device ${deviceId} ignored`);
+      this.reportFromUnknown(deviceId, states, at);
       return;
     }
     device.lastSeen = at;
@@ -146,6 +145,26 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
       entity.stateAt = at;
       this.events.emit('entity.state', { entityId: entity.id, entityRef: entity.ref, deviceId, entityKey: key, state, at });
     }
+  }
+
+  /** A device removed by a user that is still sending comes back (with its history, if that was kept). */
+  private reportFromUnknown(deviceId: string, states: Readonly<Record<string, StateValue>>, at: Date): void {
+    const removed = this.registrations.get(deviceId);
+    if (removed) {
+      // Registrations of one device are queued and idempotent, so a burst of reports is safe.
+      if (!this.returning.has(deviceId)) this.logger.log(`removed device ${deviceId} is sending again: back in the registry`);
+      this.returning.add(deviceId);
+      this.register(removed.pluginId, removed.descriptor)
+        .then(() => {
+          this.returning.delete(deviceId);
+          this.report(deviceId, states, at);
+        })
+        .catch((error: unknown) => this.logger.error(`could not register ${deviceId} again: ${String(error)}`));
+      return;
+    }
+    // Once per device and run, or a device that sends every second would flood the log.
+    if (!this.unknownReporters.has(deviceId)) this.logger.warn(`reports for unknown device ${deviceId} ignored`);
+    this.unknownReporters.add(deviceId);
   }
 
   setAvailability(deviceId: string, online: boolean, at: Date = this.clock.now()): void {
@@ -169,14 +188,47 @@ export class DeviceService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  async renameDevice(deviceId: string, name: string): Promise<DeviceRecord> {
+    const device = this.get(deviceId);
+    await this.repository.renameDevice(deviceId, name);
+    device.name = name;
+    this.events.emit('device.registered', { deviceId });
+    return device;
+  }
+
+  async renameEntity(id: string, name: string): Promise<EntityRecord> {
+    const entity = this.getEntity(id);
+    await this.repository.renameEntity(id, name);
+    entity.name = name;
+    this.events.emit('device.registered', { deviceId: entity.deviceId });
+    return entity;
+  }
+
+  /**
+   * Takes a device out of the registry. Its history is deleted with purge, and kept
+   * otherwise. A device that is still sending comes back with its next report.
+   */
+  async remove(deviceId: string, purge: boolean): Promise<void> {
+    const device = this.get(deviceId);
+    await this.repository.remove(deviceId, purge);
+    this.forget(device, purge);
+    this.logger.log(`removed device ${deviceId} ${purge ? 'and its history' : 'and kept its history'}`);
+  }
+
+  private forget(device: DeviceRecord, historyPurged: boolean): void {
+    const entities = [...device.entities.values()];
+    for (const entity of entities) this.entitiesById.delete(entity.id);
+    this.devices.delete(device.id);
+    this.events.emit('device.removed', { deviceId: device.id, entityRefs: historyPurged ? entities.map((e) => e.ref) : [] });
+  }
+
   /** Deletes a plugin's devices with all their history; returns their ids. */
   async purgePlugin(pluginId: string): Promise<string[]> {
     const ids = await this.repository.deleteByPlugin(pluginId);
     for (const id of ids) {
-      const entities = [...(this.devices.get(id)?.entities.values() ?? [])];
-      for (const entity of entities) this.entitiesById.delete(entity.id);
-      this.devices.delete(id);
-      this.events.emit('device.removed', { deviceId: id, entityRefs: entities.map((e) => e.ref) });
+      const device = this.devices.get(id);
+      if (device) this.forget(device, true);
+      this.registrations.delete(id);
     }
     if (ids.length > 0) this.logger.log(`purged ${ids.length} devices of plugin ${pluginId} with their history: ${ids.join(', ')}`);
     return ids;

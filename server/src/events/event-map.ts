@@ -12,6 +12,7 @@ export interface NinhoEvents {
   };
   'device.availability': { deviceId: string; online: boolean; at: Date };
   'device.registered': { deviceId: string };
+  /** entityRefs: the entities whose history went with the device; empty when it was kept. */
   'device.removed': { deviceId: string; entityRefs: number[] };
   /** A step of a plugin install, for progress displays (dashboard, CLI). */
   'plugin.progress': { installId: string; stage: 'fetch' | 'validate' | 'dependencies' | 'activate' | 'done' | 'failed'; message: string };

@@ -19,7 +19,8 @@ export type PluginStatus = 'active' | 'failed' | 'disabled';
 /** bundled: ships in plugins/; extra: from plugins.dirs; installed: under <data dir>/plugins. */
 export type PluginSource = 'bundled' | 'extra' | 'installed';
 
-export interface PluginInfo {
+/** What the host knows of a plugin package before and after loading it. */
+interface PluginState {
   id: string;
   version: string;
   dir: string;
@@ -30,7 +31,14 @@ export interface PluginInfo {
   error?: string;
 }
 
-interface LoadedPlugin extends PluginInfo {
+export interface PluginInfo extends PluginState {
+  /** The JSON Schema of the plugin's options, for forms; null when it takes none or its manifest is invalid. */
+  optionsSchema: Record<string, unknown> | null;
+  /** The options as set (settings from the dashboard, else ninho.yaml), without schema defaults. */
+  options: Record<string, unknown>;
+}
+
+interface LoadedPlugin extends PluginState {
   manifest?: PluginManifest;
   plugin?: NinhoPlugin;
   context?: PluginContext;
@@ -97,8 +105,23 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
     return [...this.plugins.values()].map((plugin) => this.info(plugin));
   }
 
-  private info({ id, version, dir, source, displayName, models, status, error }: LoadedPlugin): PluginInfo {
-    return { id, version, dir, source, displayName, models, status, ...(error === undefined ? {} : { error }) };
+  private info({ id, version, dir, source, displayName, models, status, error, manifest }: LoadedPlugin): PluginInfo {
+    return {
+      id,
+      version,
+      dir,
+      source,
+      displayName,
+      models,
+      status,
+      ...(error === undefined ? {} : { error }),
+      optionsSchema: manifest?.options ?? null,
+      options: this.configuredOptions(id),
+    };
+  }
+
+  private configuredOptions(id: string): Record<string, unknown> {
+    return this.settings.get(id)?.options ?? this.config.plugins.options[id] ?? {};
   }
 
   get(id: string): PluginInfo {
@@ -188,7 +211,7 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
       );
     }
     const { version, main, ninho: manifest } = parsed.data;
-    const info: PluginInfo = {
+    const info: PluginState = {
       id: manifest.id,
       version,
       dir,
@@ -209,7 +232,7 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
       this.logger.log(`plugin ${manifest.id} is disabled`);
       return this.get(manifest.id);
     }
-    const options = this.validateOptions(manifest, setting?.options ?? this.config.plugins.options[manifest.id] ?? {});
+    const options = this.validateOptions(manifest, this.configuredOptions(manifest.id));
     if (!options.success)
       return this.reject(info, `invalid options: ${options.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, manifest);
 
@@ -263,11 +286,11 @@ export class PluginHostService implements OnModuleInit, OnModuleDestroy {
     return { success: true, data: (result.data ?? {}) as Record<string, unknown> };
   }
 
-  private reject(info: PluginInfo, reason: string, manifest?: PluginManifest): PluginInfo {
-    this.logger.error(`plugin ${info.id} disabled: ${reason}`);
-    const failed: LoadedPlugin = { ...info, ...(manifest ? { manifest } : {}), status: 'failed', error: reason, cleanups: new Set() };
-    if (this.plugins.get(info.id)?.status !== 'active') this.plugins.set(info.id, failed);
-    return { ...info, status: 'failed', error: reason };
+  private reject(state: PluginState, reason: string, manifest?: PluginManifest): PluginInfo {
+    this.logger.error(`plugin ${state.id} disabled: ${reason}`);
+    const failed: LoadedPlugin = { ...state, ...(manifest ? { manifest } : {}), status: 'failed', error: reason, cleanups: new Set() };
+    if (this.plugins.get(state.id)?.status !== 'active') this.plugins.set(state.id, failed);
+    return this.info(failed);
   }
 
   private async fail(plugin: LoadedPlugin, phase: string, error: unknown): Promise<void> {

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Device" ADD COLUMN "removedAt" DATETIME;
+
