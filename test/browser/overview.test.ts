@@ -1,18 +1,16 @@
 import { connectAsync, type MqttClient } from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GarageSimulator } from '../../hardware/garage-door/simulator';
+import { horizontalOverflow, openDashboard } from '../support/browser';
 import { dht11Payload, startServer, waitFor, type RunningServer } from '../support/server';
-
-// Debian's Chromium (apt-get install chromium); `npx playwright install` cannot download here.
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
 let server: RunningServer;
 let browser: Browser;
 let page: Page;
 let sensor: MqttClient;
 let garage: GarageSimulator;
-const consoleErrors: string[] = [];
+let consoleErrors: string[];
 
 function tile(entityId: string): ReturnType<Page['locator']> {
   return page.locator(`[data-entity="${entityId}"]`);
@@ -23,14 +21,7 @@ beforeAll(async () => {
   sensor = await connectAsync(`mqtt://127.0.0.1:${server.mqtt}`, { clientId: 'kitchen-dht', reconnectPeriod: 0 });
   await sensor.publishAsync('tele/kitchen-dht/SENSOR', dht11Payload(21, 40), { qos: 1 });
   garage = await GarageSimulator.start({ url: `mqtt://127.0.0.1:${server.mqtt}`, id: 'garage-1', travelMs: 500, name: 'Garage' });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  page = await browser.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
-  await page.goto(server.url('/'));
-  await page.getByRole('status').filter({ hasText: 'live' }).waitFor();
+  ({ browser, page, consoleErrors } = await openDashboard(server.url('/')));
 });
 
 afterAll(async () => {
@@ -79,8 +70,7 @@ describe('dashboard overview in Chromium', () => {
 
   it('has no horizontal scroll at phone width (390 px)', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
-    expect(overflow).toBeLessThanOrEqual(0);
+    expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
   });
 
   it('shows a dropped connection, reconnects and catches up', async () => {

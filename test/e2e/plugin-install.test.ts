@@ -3,7 +3,7 @@ import path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { run } from '../support/commands';
+import { packPlugin, writeThermoPlugin } from '../support/plugins';
 import { getJson, startServer, tempDataDir, waitFor, type RunningServer } from '../support/server';
 
 interface PluginInfo {
@@ -26,35 +26,6 @@ let client: MqttClient;
 let live: WebSocket;
 const messages: Progress[] = [];
 let work: string;
-
-/** A third-party plugin package: reports thermo/<id>/t as a temperature, scaled by `factor`. */
-function writeThermoPlugin(dir: string, version: string, factor: number): void {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(
-    path.join(dir, 'package.json'),
-    JSON.stringify({
-      name: 'ninho-plugin-thermo',
-      version,
-      main: 'index.js',
-      dependencies: { '@ninho/plugin-sdk': '0.1.0' },
-      ninho: { id: 'thermo', apiVersion: '^1.0.0', models: ['thermo'] },
-    }),
-  );
-  fs.writeFileSync(
-    path.join(dir, 'index.js'),
-    `const { temperature } = require('@ninho/plugin-sdk');
-    module.exports = {
-      models: [{ model: 'thermo', vendor: 'test', description: 'test', entities: [temperature()] }],
-      setup(ctx) {
-        ctx.mqtt.subscribe('thermo/+/t', async ({ topic, payload }) => {
-          const id = topic.split('/')[1];
-          await ctx.devices.register({ id, name: id, transport: 'mqtt', entities: [temperature()] });
-          ctx.devices.report(id, { temperature: Number(payload.toString()) * ${factor} });
-        });
-      },
-    };`,
-  );
-}
 
 async function upload(
   data: Buffer,
@@ -106,9 +77,7 @@ describe('installing plugins while the server runs', () => {
   it('installs an uploaded .tgz, reports progress on /api/live, and its devices work at once', async () => {
     const source = path.join(work, 'thermo-1');
     writeThermoPlugin(source, '1.0.0', 1);
-    const tgz = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', work, source], 30_000);
-    expect(tgz.code, tgz.stderr).toBe(0);
-    const response = await upload(fs.readFileSync(path.join(work, 'ninho-plugin-thermo-1.0.0.tgz')));
+    const response = await upload(fs.readFileSync(await packPlugin(source, work)));
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({ id: 'thermo', version: '1.0.0', source: 'installed', status: 'active' });
     expect(response.body.dir).toBe(path.join(server.dataDir, 'plugins', 'thermo'));
@@ -122,9 +91,7 @@ describe('installing plugins while the server runs', () => {
   it('updates it in place: the new code runs, the old one is gone', async () => {
     const source = path.join(work, 'thermo-2');
     writeThermoPlugin(source, '1.1.0', 10);
-    const tgz = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', work, source], 30_000);
-    expect(tgz.code, tgz.stderr).toBe(0);
-    const response = await upload(fs.readFileSync(path.join(work, 'ninho-plugin-thermo-1.1.0.tgz')));
+    const response = await upload(fs.readFileSync(await packPlugin(source, work)));
     expect(response.body).toMatchObject({ id: 'thermo', version: '1.1.0', status: 'active' });
     await client.publishAsync('thermo/den/t', '2', { qos: 1 });
     await waitFor(async () => ((await temperatureOf('den')) === 20 ? true : undefined));

@@ -17,3 +17,5 @@ export function ago(iso: string | null, now: number): string {
   if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
   return `${Math.floor(seconds / 86_400)} d ago`;
 }
+
+export const TRANSPORT_NAMES = { mqtt: 'MQTT', coap: 'CoAP', serial: 'Serial' } as const;

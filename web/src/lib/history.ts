@@ -1,3 +1,5 @@
+import { request } from './api';
+
 /** History ranges and the bucket each asks the server for: never more than ~1,500 points a range. */
 export const RANGES = [
   { label: '1 h', ms: 3_600_000, bucket: '1m' },
@@ -29,21 +31,14 @@ export interface Buckets {
 }
 
 export async function fetchBuckets(entityId: string, from: number, to: number, bucket: string): Promise<Buckets> {
-  let response: Response;
-  try {
-    response = await fetch(`/api/entities/${encodeURIComponent(entityId)}/history?from=${from}&to=${to}&bucket=${bucket}`);
-  } catch {
-    throw new Error('ninho cannot be reached');
-  }
-  const body = (await response.json().catch(() => ({}))) as {
-    message?: string;
-    points?: Array<{ t: number; min: number; avg: number; max: number }>;
-  };
-  if (!response.ok || !body.points) throw new Error(body.message ?? `history failed (HTTP ${response.status})`);
+  const { points } = await request<{ points: Array<{ t: number; min: number; avg: number; max: number }> }>(
+    'GET',
+    `/api/entities/${encodeURIComponent(entityId)}/history?from=${from}&to=${to}&bucket=${bucket}`,
+  );
   return {
-    t: body.points.map((p) => p.t / 1000),
-    min: body.points.map((p) => p.min),
-    avg: body.points.map((p) => p.avg),
-    max: body.points.map((p) => p.max),
+    t: points.map((p) => p.t / 1000),
+    min: points.map((p) => p.min),
+    avg: points.map((p) => p.avg),
+    max: points.map((p) => p.max),
   };
 }

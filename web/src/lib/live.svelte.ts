@@ -1,4 +1,10 @@
-import type { DeviceView, LiveMessage } from './types';
+import type { DeviceView, InstallStage, LiveMessage } from './types';
+
+export interface InstallProgress {
+  installId: string;
+  stage: InstallStage;
+  message: string;
+}
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
 
@@ -8,6 +14,8 @@ export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
  */
 export class LiveHome {
   devices = $state<DeviceView[]>([]);
+  /** Steps of plugin installs, newest last, from whichever page or CLI started them. */
+  installProgress = $state<InstallProgress[]>([]);
   connection = $state<ConnectionState>('connecting');
   /** Why the last connection failed, for the banner. */
   problem = $state<string | undefined>(undefined);
@@ -71,8 +79,11 @@ export class LiveHome {
         device.lastSeen = message.at;
         return;
       }
-      case 'plugin-progress':
+      case 'plugin-progress': {
+        const { installId, stage, message: text } = message;
+        this.installProgress = [...this.installProgress.slice(-49), { installId, stage, message: text }];
         return;
+      }
     }
   }
 }

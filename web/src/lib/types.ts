@@ -16,7 +16,9 @@ export interface DeviceView {
   id: string;
   name: string;
   pluginId: string;
-  transport: string;
+  transport: 'mqtt' | 'coap' | 'serial';
+  model?: string | null;
+  manufacturer?: string | null;
   online: boolean;
   lastSeen: string | null;
   entities: EntityView[];
@@ -28,4 +30,33 @@ export type LiveMessage =
   | { type: 'availability'; deviceId: string; online: boolean; at: string }
   | { type: 'device'; device: DeviceView }
   | { type: 'device-removed'; deviceId: string }
-  | { type: 'plugin-progress'; installId: string; stage: string; message: string };
+  | { type: 'plugin-progress'; installId: string; stage: InstallStage; message: string };
+
+export type InstallStage = 'fetch' | 'validate' | 'dependencies' | 'activate' | 'done' | 'failed';
+
+/** GET /api/plugins (server/src/plugins/plugin-host.service.ts). */
+export interface PluginInfo {
+  id: string;
+  version: string;
+  source: 'bundled' | 'extra' | 'installed';
+  displayName: string;
+  models: string[];
+  status: 'active' | 'failed' | 'disabled';
+  error?: string;
+  optionsSchema: JsonSchema | null;
+  options: Record<string, unknown>;
+}
+
+/** The part of JSON Schema that plugin option forms are generated from. */
+export interface JsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+}
