@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
+import { seedMinuteReadings } from '../support/history-seed';
 import { REPO_ROOT, dht11Payload, getJson, startServer, tempDataDir, waitFor, type RunningServer } from '../support/server';
 
 const QUICK = process.argv.includes('--quick');
@@ -31,7 +32,6 @@ const LOAD = path.join(COMPILED, 'mqtt-load.js');
 const BARE_AEDES = path.join(COMPILED, 'bare-aedes.js');
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => fs.existsSync(p));
 const MINUTE_MS = 60_000;
-const HOUR_MS = 3_600_000;
 const YEAR_MINUTES = QUICK ? 60 * 24 * 7 : 365 * 24 * 60;
 
 const sizes = QUICK
@@ -399,39 +399,8 @@ async function seedYear(): Promise<{ dataDir: string; entityId: string; end: num
   await waitFor(async () => ((await getJson(ninho.server.url('/api/devices/year-dht'))).status === 200 ? true : undefined));
   await ninho.stop();
 
-  const db = new Database(path.join(dataDir, 'ninho.db'));
-  const ref = db.prepare<[string], { ref: number }>('SELECT ref FROM "Entity" WHERE id = ?').get('year-dht.temperature')?.ref;
-  if (ref === undefined) throw new Error('seed: entity was not registered');
-  db.prepare('DELETE FROM "Reading"').run();
-  db.prepare('DELETE FROM "HourlyRollup"').run();
   const end = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS;
-  const start = end - YEAR_MINUTES * MINUTE_MS;
-  const insertReading = db.prepare('INSERT INTO "Reading" ("entityRef", "ts", "value", "text") VALUES (?, ?, ?, NULL)');
-  const insertRollup = db.prepare(
-    'INSERT INTO "HourlyRollup" ("entityRef", "hour", "min", "max", "sum", "count") VALUES (?, ?, ?, ?, ?, ?)',
-  );
-  db.transaction(() => {
-    let hour = { start: -1, min: 0, max: 0, sum: 0, count: 0 };
-    const flushHour = (): void => {
-      if (hour.count > 0) insertRollup.run(ref, hour.start, hour.min, hour.max, hour.sum, hour.count);
-    };
-    for (let ts = start; ts < end; ts += MINUTE_MS) {
-      // A DHT11 reads whole degrees with a daily swing; one decimal as Tasmota reports it.
-      const value = Math.round((20 + 5 * Math.sin((ts / 86_400_000) * 2 * Math.PI) + Math.random()) * 10) / 10;
-      insertReading.run(ref, ts, value);
-      const h = ts - (ts % HOUR_MS);
-      if (h !== hour.start) {
-        flushHour();
-        hour = { start: h, min: value, max: value, sum: 0, count: 0 };
-      }
-      hour.min = Math.min(hour.min, value);
-      hour.max = Math.max(hour.max, value);
-      hour.sum += value;
-      hour.count += 1;
-    }
-    flushHour();
-  })();
-  db.close();
+  seedMinuteReadings(dataDir, 'year-dht.temperature', YEAR_MINUTES, end);
   return { dataDir, entityId: 'year-dht.temperature', end };
 }
 
