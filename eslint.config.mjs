@@ -2,10 +2,11 @@
 import js from '@eslint/js';
 import globals from 'globals';
 import prettier from 'eslint-config-prettier';
+import svelte from 'eslint-plugin-svelte';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'server/src/generated/**', 'data/**', 'web/**', 'eslint.config.mjs'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'server/src/generated/**', 'data/**', 'eslint.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -21,6 +22,16 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  ...svelte.configs.recommended,
+  {
+    // The dashboard runs in the browser; its .svelte files are type-checked through their <script lang="ts">.
+    files: ['web/**/*.svelte', 'web/**/*.svelte.ts', 'web/**/*.ts'],
+    languageOptions: {
+      globals: globals.browser,
+      parserOptions: { projectService: true, extraFileExtensions: ['.svelte'], parser: tseslint.parser },
+    },
+  },
+  ...svelte.configs.prettier,
   {
     files: ['**/*.cjs', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,

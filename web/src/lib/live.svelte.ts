@@ -24,9 +24,7 @@ export class LiveHome {
   private stopped = false;
 
   start(): void {
-    const url = new URL('/api/live', location.href);
-    url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/api/live`);
     this.socket = socket;
     socket.onopen = () => {
       this.attempts = 0;

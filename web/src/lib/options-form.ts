@@ -34,7 +34,12 @@ export function initialValue(field: OptionField, options: Record<string, unknown
   if (field.kind === 'boolean') return typeof value === 'boolean' ? value : field.schema.default === true;
   if (value === undefined) return '';
   if (field.kind === 'json') return JSON.stringify(value, null, 2);
-  return String(value);
+  return displayValue(value);
+}
+
+/** A schema value (a default, an enum choice) as text: strings as they are, anything else as JSON. */
+export function displayValue(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 }
 
 /**
