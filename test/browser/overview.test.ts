@@ -2,7 +2,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GarageSimulator } from '../../hardware/garage-door/simulator';
-import { horizontalOverflow, openDashboard } from '../support/browser';
+import { accessibilityViolations, horizontalOverflow, openDashboard } from '../support/browser';
 import { dht11Payload, startServer, waitFor, type RunningServer } from '../support/server';
 
 let server: RunningServer;
@@ -66,6 +66,13 @@ describe('dashboard overview in Chromium', () => {
     await chart.getByRole('button', { name: '24 h' }).click();
     await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 5000 }).toBeGreaterThan(0);
     await expect(chart.getByRole('button', { name: '24 h' }).getAttribute('aria-pressed')).resolves.toBe('true');
+  });
+
+  it('passes the axe-core WCAG 2.1 A and AA checks, chart open, in light and dark themes', async () => {
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('has no horizontal scroll at phone width (390 px)', async () => {

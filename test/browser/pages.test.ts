@@ -2,7 +2,7 @@ import path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { horizontalOverflow, openDashboard } from '../support/browser';
+import { accessibilityViolations, horizontalOverflow, openDashboard } from '../support/browser';
 import { packPlugin, writeThermoPlugin } from '../support/plugins';
 import { dht11Payload, getJson, startServer, tempDataDir, waitFor, type RunningServer } from '../support/server';
 
@@ -124,6 +124,10 @@ describe('devices page', () => {
     expect((await getJson(server.url('/api/entities/attic.temperature/history'))).status).toBe(404);
   });
 
+  it('passes the axe-core WCAG 2.1 A and AA checks', async () => {
+    expect(await accessibilityViolations(page)).toEqual([]);
+  });
+
   it('fits a phone (390 px) without sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
@@ -194,6 +198,10 @@ describe('plugins page', () => {
     expect((await plugin('thermo'))?.status).toBe('disabled');
     await thermo.getByRole('checkbox', { name: 'Enabled' }).check();
     await thermo.getByText('active', { exact: true }).waitFor();
+  });
+
+  it('passes the axe-core WCAG 2.1 A and AA checks with a form open', async () => {
+    expect(await accessibilityViolations(page)).toEqual([]);
   });
 
   it('fits a phone (390 px) with a form open', async () => {

@@ -27,3 +27,19 @@ export async function openDashboard(url: string, viewport = { width: 1280, heigh
 export function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
 }
+
+export interface AccessibilityViolation {
+  id: string;
+  help: string;
+  targets: string[];
+}
+
+/** Runs axe-core (WCAG 2 A and AA rules) on the page as it is; returns what it finds. */
+export async function accessibilityViolations(page: Page): Promise<AccessibilityViolation[]> {
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  return page.evaluate<AccessibilityViolation[]>(`
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }).then((result) =>
+      result.violations.map((v) => ({ id: v.id, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) })),
+    )
+  `);
+}

@@ -15,6 +15,9 @@ function decodeState(json: string | null): StateValue | undefined {
 
 type DeviceRow = Device & { entities: Entity[] };
 
+/** Entities in the order they were first registered, which is the order their plugin lists them in. */
+const ENTITIES_IN_ORDER = { entities: { orderBy: { ref: 'asc' } } } as const;
+
 function toRecord(device: DeviceRow): DeviceRecord {
   return {
     id: device.id,
@@ -52,12 +55,12 @@ export class DeviceRepository {
 
   /** Every device in the registry; devices removed with their history kept stay out. */
   async loadAll(): Promise<DeviceRecord[]> {
-    const devices = await this.prisma.device.findMany({ where: { removedAt: null }, include: { entities: true }, orderBy: { id: 'asc' } });
+    const devices = await this.prisma.device.findMany({ where: { removedAt: null }, include: ENTITIES_IN_ORDER, orderBy: { id: 'asc' } });
     return devices.map(toRecord);
   }
 
   async load(deviceId: string): Promise<DeviceRecord | undefined> {
-    const device = await this.prisma.device.findUnique({ where: { id: deviceId }, include: { entities: true } });
+    const device = await this.prisma.device.findUnique({ where: { id: deviceId }, include: ENTITIES_IN_ORDER });
     return device ? toRecord(device) : undefined;
   }
 
