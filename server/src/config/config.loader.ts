@@ -33,6 +33,7 @@ const ENV_KEYS: Record<string, readonly string[]> = {
   NINHO_DEVICE_OFFLINE_AFTER_SECONDS: ['devices', 'offlineAfterSeconds'],
   NINHO_HISTORY_FLUSH_INTERVAL_MS: ['history', 'flushIntervalMs'],
   NINHO_HISTORY_FLUSH_ROWS: ['history', 'flushRows'],
+  NINHO_TEST_CLOCK: ['testClock'],
 };
 
 type Tree = Record<string, unknown>;

@@ -58,6 +58,21 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Tests only: time stands still at this moment (Unix ms, ISO 8601 or "now") and moves when
+     * POST /api/test/clock says so, so that rules' minutes and hours pass in milliseconds.
+     */
+    testClock: z
+      .union([z.number(), z.string()])
+      .transform((value, ctx) => {
+        const ms = value === 'now' ? Date.now() : typeof value === 'number' || /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+        if (Number.isNaN(ms)) {
+          ctx.addIssue({ code: 'custom', message: 'expected "now", Unix milliseconds or an ISO 8601 time' });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .optional(),
     history: z
       .object({
         flushIntervalMs: z.coerce.number().int().positive().max(1000).default(1000),
