@@ -69,3 +69,23 @@ export const RemoveDeviceQuerySchema = z.object({
 });
 
 export class RemoveDeviceQueryDto extends createZodDto(RemoveDeviceQuerySchema) {}
+
+export const PatchRuleSchema = z.object({ enabled: z.boolean() }).strict();
+
+export class PatchRuleDto extends createZodDto(PatchRuleSchema) {}
+
+export const RunsQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) });
+
+export class RunsQueryDto extends createZodDto(RunsQuerySchema) {}
+
+export const AdvanceClockSchema = z
+  .object({
+    advanceMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(366 * 86_400_000),
+  })
+  .strict();
+
+export class AdvanceClockDto extends createZodDto(AdvanceClockSchema) {}

@@ -5,6 +5,7 @@ import { ZodValidationException } from 'nestjs-zod';
 import { ZodError } from 'zod';
 import { NotFoundError, ReadOnlyEntityError } from '../devices/device.errors';
 import { PluginConflictError, PluginValidationError } from '../plugins/plugin.errors';
+import { RuleConflictError, RuleValidationError } from '../rules/rule.errors';
 
 interface ErrorBody {
   message: string;
@@ -36,7 +37,9 @@ export class ErrorFilter implements ExceptionFilter {
     }
     if (error instanceof NotFoundError) return [404, { message: error.message }];
     if (error instanceof PluginConflictError) return [409, { message: error.message }];
-    if (error instanceof PluginValidationError) return [400, { message: error.message, errors: error.errors }];
+    if (error instanceof PluginValidationError || error instanceof RuleValidationError)
+      return [400, { message: error.message, errors: error.errors }];
+    if (error instanceof RuleConflictError) return [409, { message: error.message }];
     if (error instanceof ReadOnlyEntityError) return [405, { message: error.message }];
     if (error instanceof CommandError) return [COMMAND_STATUS[error.reason], { message: error.message }];
     if (error instanceof HttpException) {

@@ -148,9 +148,17 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
     this.aedes.handle(stream, request);
   }
 
-  /** Subscribes inside the broker, like a client would, with + and # wildcards. */
-  subscribe(filter: string, onMessage: (message: MqttMessage) => void): () => void {
+  /**
+   * Subscribes inside the broker, like a client would, with + and # wildcards. Messages to
+   * $-topics ($SYS) only reach filters that name them, as [MQTT-4.7.2-1] has it for clients.
+   */
+  subscribe(filter: string, onMessage: (message: MqttMessage) => void, options: { retained: boolean } = { retained: true }): () => void {
+    const systemFilter = filter.startsWith('$');
     const deliver: Deliver = (packet, callback) => {
+      if (!systemFilter && packet.topic.startsWith('$')) {
+        callback();
+        return;
+      }
       try {
         onMessage({
           topic: packet.topic,
@@ -165,6 +173,7 @@ export class BrokerService implements OnModuleInit, OnModuleDestroy {
     // As for a client's SUBSCRIBE, the matching retained messages follow: after a restart
     // that is how a plugin learns each device's last state, availability and config.
     let active = true;
+    if (!options.retained) return () => this.broker?.unsubscribe(filter, deliver, () => undefined);
     this.persistence
       ?.createRetainedStream(filter)
       .on('data', (packet: AedesPublishPacket) => {

@@ -18,10 +18,15 @@ const TEXT_FORMAT = 'text/plain';
 /** Past this, node-coap sends an empty ACK and the result follows as a separate response. */
 const PIGGYBACK_MS = 50;
 
-type Route = { kind: 'devices' } | { kind: 'device'; deviceId: string } | { kind: 'entity'; deviceId: string; key: string };
+type Route =
+  | { kind: 'devices' }
+  | { kind: 'device'; deviceId: string }
+  | { kind: 'entity'; deviceId: string; key: string }
+  | { kind: 'hook'; path: string };
 
 function route(url: string): Route | undefined {
   const parts = url.split('?')[0]?.split('/').filter(Boolean).map(decodeURIComponent) ?? [];
+  if (parts[0] === 'hooks' && parts.length > 1) return { kind: 'hook', path: parts.slice(1).join('/') };
   if (parts[0] !== 'devices') return undefined;
   if (parts.length === 1) return { kind: 'devices' };
   if (parts.length === 2 && parts[1]) return { kind: 'device', deviceId: parts[1] };
@@ -112,6 +117,12 @@ export class CoapService implements OnModuleInit, OnModuleDestroy {
         if (method === 'GET') return this.reply(res, '2.05', deviceSummary(this.devices.get(target.deviceId)));
         if (method === 'POST') return this.telemetry(req, res, target.deviceId);
         throw new CoapError('4.05', `${method} not allowed on a device`);
+      case 'hook':
+        // Rules listen for these (a CoAP trigger); the device only learns that ninho got it.
+        this.events.emit('coap.hook', { path: target.path, method, payload: req.payload.toString('utf8') });
+        res.code = method === 'GET' ? '2.05' : '2.04';
+        res.end();
+        return;
       case 'entity': {
         const id = entityId(target.deviceId, target.key);
         if (method === 'GET') return this.read(req, res, id);

@@ -58,6 +58,11 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Where the home is, for rules' sunrise and sunset triggers. */
+    location: z
+      .object({ latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180) })
+      .strict()
+      .optional(),
     /**
      * Tests only: time stands still at this moment (Unix ms, ISO 8601 or "now") and moves when
      * POST /api/test/clock says so, so that rules' minutes and hours pass in milliseconds.

@@ -14,6 +14,8 @@ export interface NinhoEvents {
   'device.registered': { deviceId: string };
   /** entityRefs: the entities whose history went with the device; empty when it was kept. */
   'device.removed': { deviceId: string; entityRefs: number[] };
+  /** A request to coap://<ninho>/hooks/<path>, for rules' CoAP triggers. */
+  'coap.hook': { path: string; method: string; payload: string };
   /** A step of a plugin install, for progress displays (dashboard, CLI). */
   'plugin.progress': { installId: string; stage: 'fetch' | 'validate' | 'dependencies' | 'activate' | 'done' | 'failed'; message: string };
 }

@@ -1,0 +1,239 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { parseAllDocuments } from 'yaml';
+import { z } from 'zod';
+import { CONFIG } from '../config/config.module';
+import type { Config } from '../config/config.schema';
+import { NotFoundError } from '../devices/device.errors';
+import { RuleEngine } from './rule-engine.service';
+import { RuleRepository, type RunRecord, type StoredRule, type TimerRecord } from './rule.repository';
+import { RuleSchema, slugify, type Rule } from './rule.schema';
+import { RuleConflictError, RuleValidationError } from './rule.errors';
+import { RunLogWriter } from './run-log.writer';
+
+export interface RuleView {
+  id: string;
+  name: string;
+  enabled: boolean;
+  source: 'api' | 'file';
+  /** The file a file rule comes from. */
+  file?: string;
+  runsInProgress: number;
+  definition: Rule;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface LoadedRule {
+  rule: Rule;
+  enabled: boolean;
+  source: 'api' | 'file';
+  file?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const RULE_FILE = /\.(ya?ml|json)$/;
+
+function issues(error: z.ZodError, prefix = ''): Array<{ path: string; message: string }> {
+  return error.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)', message: i.message }));
+}
+
+/**
+ * The rules a user has: kept in the database, or read from <data dir>/rules/*.yaml. Every
+ * change is validated in full before anything is stored or any running rule is touched.
+ */
+@Injectable()
+export class RuleService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Rules');
+  private readonly rules = new Map<string, LoadedRule>();
+
+  constructor(
+    private readonly repository: RuleRepository,
+    private readonly engine: RuleEngine,
+    private readonly runLog: RunLogWriter,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  get rulesDir(): string {
+    return path.join(this.config.dataDir, 'rules');
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const stored = await this.repository.loadRules();
+    for (const row of stored) {
+      if (row.source === 'file') continue;
+      const parsed = RuleSchema.safeParse(row.definition);
+      if (!parsed.success) {
+        this.logger.error(
+          `stored rule ${row.id} is not valid and stays off: ${issues(parsed.error)
+            .map((e) => `${e.path}: ${e.message}`)
+            .join('; ')}`,
+        );
+        continue;
+      }
+      this.rules.set(row.id, {
+        rule: { ...parsed.data, id: row.id },
+        enabled: row.enabled,
+        source: 'api',
+        createdAt: row.createdAt,
+        updatedAt: row.updatedAt,
+      });
+    }
+    await this.loadFiles(stored);
+
+    const timers = new Map<string, TimerRecord[]>();
+    for (const timer of await this.repository.loadTimers()) timers.set(timer.ruleId, [...(timers.get(timer.ruleId) ?? []), timer]);
+    this.engine.start();
+    for (const [id, loaded] of this.rules) {
+      if (loaded.enabled) this.engine.activate(loaded.rule, timers.get(id) ?? []);
+      else if (timers.has(id)) await this.repository.deleteTimersOf(id);
+    }
+    const enabled = [...this.rules.values()].filter((r) => r.enabled).length;
+    this.logger.log(`${this.rules.size} rules, ${enabled} enabled`);
+  }
+
+  /** Reads every rule file; a bad file is logged with its errors and skipped, the others load. */
+  private async loadFiles(stored: StoredRule[]): Promise<void> {
+    fs.mkdirSync(this.rulesDir, { recursive: true });
+    const seen = new Set<string>();
+    for (const name of fs
+      .readdirSync(this.rulesDir)
+      .filter((n) => RULE_FILE.test(n))
+      .sort()) {
+      const file = path.join(this.rulesDir, name);
+      let documents: unknown[];
+      try {
+        const text = fs.readFileSync(file, 'utf8');
+        documents = name.endsWith('.json') ? [JSON.parse(text) as unknown] : parseAllDocuments(text).map((d) => d.toJS() as unknown);
+      } catch (error) {
+        this.logger.error(`rule file ${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+        continue;
+      }
+      // A file holds one rule, a list of rules, or several YAML documents.
+      const inputs = documents.flatMap((d) => (Array.isArray(d) ? (d as unknown[]) : [d]));
+      for (const [i, input] of inputs.entries()) {
+        const parsed = RuleSchema.safeParse(input);
+        const where = inputs.length > 1 ? `${file} (rule ${i + 1})` : file;
+        if (!parsed.success) {
+          this.logger.error(
+            `rule file ${where} is not valid and is skipped: ${issues(parsed.error)
+              .map((e) => `${e.path}: ${e.message}`)
+              .join('; ')}`,
+          );
+          continue;
+        }
+        const id = parsed.data.id ?? slugify(parsed.data.name);
+        if (this.rules.has(id) || seen.has(id)) {
+          this.logger.error(`rule file ${where}: the id "${id}" is already taken; skipped`);
+          continue;
+        }
+        seen.add(id);
+        const row = stored.find((r) => r.id === id);
+        const rule: Rule = { ...parsed.data, id };
+        // Enabling or disabling a file rule from the dashboard sticks; the file gives the first value.
+        const enabled = row?.enabled ?? parsed.data.enabled;
+        await this.repository.saveRule({ id, name: rule.name, enabled, definition: rule, source: 'file' });
+        const now = new Date();
+        this.rules.set(id, { rule, enabled, source: 'file', file, createdAt: row?.createdAt ?? now, updatedAt: now });
+      }
+    }
+    for (const row of stored) if (row.source === 'file' && !seen.has(row.id)) await this.repository.deleteRule(row.id);
+  }
+
+  list(): RuleView[] {
+    return [...this.rules.keys()].sort().map((id) => this.get(id));
+  }
+
+  get(id: string): RuleView {
+    const loaded = this.find(id);
+    return {
+      id,
+      name: loaded.rule.name,
+      enabled: loaded.enabled,
+      source: loaded.source,
+      ...(loaded.file === undefined ? {} : { file: loaded.file }),
+      runsInProgress: this.engine.runsInProgress(id),
+      definition: loaded.rule,
+      createdAt: loaded.createdAt.toISOString(),
+      updatedAt: loaded.updatedAt.toISOString(),
+    };
+  }
+
+  private find(id: string): LoadedRule {
+    const loaded = this.rules.get(id);
+    if (!loaded) throw new NotFoundError(`no rule "${id}"`);
+    return loaded;
+  }
+
+  private parse(input: unknown): Rule & { explicitId: boolean } {
+    const parsed = RuleSchema.safeParse(input);
+    if (!parsed.success) throw new RuleValidationError('invalid rule', issues(parsed.error));
+    return { ...parsed.data, id: parsed.data.id ?? slugify(parsed.data.name), explicitId: parsed.data.id !== undefined };
+  }
+
+  async create(input: unknown): Promise<RuleView> {
+    const { explicitId, ...rule } = this.parse(input);
+    if (this.rules.has(rule.id)) {
+      if (explicitId) throw new RuleConflictError(`a rule with the id "${rule.id}" exists`);
+      let n = 2;
+      while (this.rules.has(`${rule.id}-${n}`)) n++;
+      rule.id = `${rule.id}-${n}`;
+    }
+    return this.store(rule, rule.enabled);
+  }
+
+  async replace(id: string, input: unknown): Promise<RuleView> {
+    const existing = this.writable(id);
+    const { explicitId, ...rule } = this.parse(input);
+    if (explicitId && rule.id !== id)
+      throw new RuleValidationError('invalid rule', [{ path: 'id', message: `must be "${id}", the rule's id` }]);
+    return this.store({ ...rule, id }, rule.enabled, existing.createdAt);
+  }
+
+  async setEnabled(id: string, enabled: boolean): Promise<RuleView> {
+    const loaded = this.find(id);
+    await this.repository.saveRule({ id, name: loaded.rule.name, enabled, definition: loaded.rule, source: loaded.source });
+    loaded.enabled = enabled;
+    if (enabled) this.engine.activate(loaded.rule);
+    else await this.engine.stopRule(id, { keepDurable: false });
+    this.logger.log(`rule ${id} ${enabled ? 'enabled' : 'disabled'}`);
+    return this.get(id);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.writable(id);
+    await this.engine.stopRule(id, { keepDurable: false });
+    await this.repository.deleteRule(id);
+    this.rules.delete(id);
+    this.logger.log(`rule ${id} removed`);
+  }
+
+  runNow(id: string): { ruleId: string; runId: string } {
+    return { ruleId: id, runId: this.engine.runNow(this.find(id).rule) };
+  }
+
+  async runs(id: string, limit: number): Promise<RunRecord[]> {
+    this.find(id);
+    await this.runLog.flush();
+    return this.repository.runs(id, limit);
+  }
+
+  private writable(id: string): LoadedRule {
+    const loaded = this.find(id);
+    if (loaded.source === 'file')
+      throw new RuleConflictError(`rule ${id} comes from ${loaded.file ?? 'a file'}; change or delete the file instead`);
+    return loaded;
+  }
+
+  private async store(rule: Rule, enabled: boolean, createdAt = new Date()): Promise<RuleView> {
+    await this.repository.saveRule({ id: rule.id, name: rule.name, enabled, definition: rule, source: 'api' });
+    this.rules.set(rule.id, { rule, enabled, source: 'api', createdAt, updatedAt: new Date() });
+    // The old version's runs stop and its waits are dropped: they belong to actions that may be gone.
+    await this.engine.stopRule(rule.id, { keepDurable: false });
+    if (enabled) this.engine.activate(rule);
+    this.logger.log(`rule ${rule.id} saved${enabled ? '' : ' (disabled)'}`);
+    return this.get(rule.id);
+  }
+}
