@@ -162,6 +162,8 @@ describe('rules: each trigger type', () => {
 
   it('does not fire for a retained message that was there before the rule', async () => {
     await home.publish('in/retained', 'old', true);
+    // Let the broker finish delivering it before the rule subscribes.
+    await new Promise((r) => setTimeout(r, 200));
     const id = await home.createRule({
       name: 'Retained',
       triggers: [{ type: 'mqtt', topic: 'in/retained' }],

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { StateValue } from '@ninho/plugin-sdk';
 import { BrokerService } from '../broker/broker.service';
@@ -15,6 +15,18 @@ import type { Rule, Trigger } from './rule.schema';
 import { RunLogWriter } from './run-log.writer';
 import { nextOccurrence } from './schedule';
 import { judgeAvailability, judgeEntityChange, NumericArming, stillHolds, type Verdict } from './trigger-watch';
+
+let runSequence = 0;
+
+/**
+ * Run ids sort in the order runs were created, across restarts too: the run log orders by
+ * start time, and on a test clock many runs share one.
+ */
+function newRunId(): string {
+  const wall = Date.now().toString(36).padStart(9, '0');
+  const sequence = (runSequence++ % 36 ** 4).toString(36).padStart(4, '0');
+  return `${wall}${sequence}${randomBytes(3).toString('hex')}`;
+}
 
 /** A rule that appears this many times in its own chain of causes is looping. */
 const LOOP_LIMIT = 3;
@@ -375,12 +387,12 @@ export class RuleEngine implements OnModuleDestroy {
     this.startRun(entry, event, true);
   }
 
-  private newRun(entry: ActiveRule, event: TriggerEvent, id: string = randomUUID(), startedAt = event.at, trace?: RunTrace): RuleRun {
+  private newRun(entry: ActiveRule, event: TriggerEvent, id: string = newRunId(), startedAt = event.at, trace?: RunTrace): RuleRun {
     return new RuleRun(id, entry.rule, event, startedAt, this.environment(entry), trace);
   }
 
   private startRun(entry: ActiveRule, event: TriggerEvent, checkConditions: boolean): string {
-    const run = this.newRun(entry, event, randomUUID(), this.clock.now().getTime());
+    const run = this.newRun(entry, event, newRunId(), this.clock.now().getTime());
     entry.runs.add(run);
     const chain = [...(this.causes.getStore() ?? []), entry.rule.id];
     void this.causes.run(chain, () => run.start(checkConditions)).finally(() => this.afterRun(entry, run));
