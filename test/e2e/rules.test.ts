@@ -237,3 +237,209 @@ describe('rules: each trigger type', () => {
     expect(fired.getUTCHours() * 60 + fired.getUTCMinutes()).toBeLessThanOrEqual(17 * 60 + 20);
   });
 });
+
+describe('rules: for: windows and delays', () => {
+  it('fires a for: only once the state has held that long, and not when it is interrupted', async () => {
+    const id = await home.createRule({
+      name: 'Door left open',
+      triggers: [{ type: 'state', entity: 'porch.door', to: 'open', for: '5m' }],
+      actions: [publishOut('left-open')],
+    });
+    await home.report('porch', { door: 'closed' });
+    await home.report('porch', { door: 'open' });
+    await home.advance(4 * MINUTE);
+    await home.report('porch', { door: 'closed' });
+    await home.advance(10 * MINUTE);
+    expect(await home.runs(id)).toEqual([]);
+
+    await home.report('porch', { door: 'open' });
+    await home.advance(4 * MINUTE);
+    expect(await home.runs(id)).toEqual([]);
+    await home.advance(MINUTE + 1000);
+    const [run] = await home.runsWhere(id, (runs) => runs.length === 1);
+    expect(run?.trigger.description).toMatch(/porch.door changed from "closed" to "open", for 300000 ms/);
+    await home.advance(30 * MINUTE);
+    expect(await home.runs(id)).toHaveLength(1);
+  });
+
+  it('runs if and choose branches and records which one it took', async () => {
+    const id = await home.createRule({
+      name: 'Branches',
+      triggers: [{ type: 'mqtt', topic: 'in/branch' }],
+      actions: [
+        {
+          type: 'if',
+          condition: { type: 'numeric', entity: 'branch-dht.temperature', above: 20 },
+          then: [publishOut('branch', 'warm')],
+          else: [publishOut('branch', 'cold')],
+        },
+        {
+          type: 'choose',
+          choices: [
+            { condition: { type: 'numeric', entity: 'branch-dht.humidity', above: 70 }, actions: [publishOut('branch', 'humid')] },
+            { condition: { type: 'numeric', entity: 'branch-dht.humidity', below: 30 }, actions: [publishOut('branch', 'dry')] },
+          ],
+          default: [publishOut('branch', 'comfortable')],
+        },
+      ],
+    });
+    await home.publish('tele/branch-dht/SENSOR', dht11Payload(25, 20));
+    await waitFor(async () =>
+      (await home.send<{ entities?: unknown[] }>('GET', '/api/devices/branch-dht')).body.entities?.length === 2 ? true : undefined,
+    );
+    await home.publish('in/branch', '');
+    const [run] = await home.runsWhere(id, (runs) => runs[0]?.status === 'done');
+    expect(home.messages('out/branch')).toEqual(['warm', 'dry']);
+    expect(run?.trace.actions.map((a) => `${a.path} ${a.type} ${a.result ?? ''}`)).toEqual([
+      '0 if then',
+      '0.then.0 publish published 4 bytes to out/branch',
+      '1 choose choice 1',
+      '1.choice-1.0 publish published 3 bytes to out/branch',
+    ]);
+  });
+
+  it('waits for a trigger, and goes on or stops when the wait times out', async () => {
+    const id = await home.createRule({
+      name: 'Wait for it',
+      mode: 'parallel',
+      triggers: [{ type: 'mqtt', topic: 'in/wait' }],
+      actions: [{ type: 'wait', trigger: { type: 'mqtt', topic: 'in/wait-ack' }, timeout: '1m' }, publishOut('wait', 'acknowledged')],
+    });
+    await home.publish('in/wait', '');
+    await home.runsWhere(id, (runs) => runs[0]?.status === 'waiting');
+    await home.publish('in/wait-ack', '');
+    await home.runsWhere(id, (runs) => runs[0]?.status === 'done');
+    expect(home.messages('out/wait')).toEqual(['acknowledged']);
+
+    await home.publish('in/wait', '');
+    await home.runsWhere(id, (runs) => runs.length === 2 && runs[0]?.status === 'waiting');
+    await home.advance(2 * MINUTE);
+    const [run] = await home.runsWhere(id, (runs) => runs[0]?.status === 'done');
+    expect(run?.trace.reason).toBe('the wait at 0 timed out');
+    expect(home.messages('out/wait')).toEqual(['acknowledged']);
+  });
+
+  it('records a failing action with its error and stops the run there', async () => {
+    const id = await home.createRule({
+      name: 'Failing',
+      triggers: [{ type: 'mqtt', topic: 'in/fail' }],
+      actions: [{ type: 'command', entity: 'nowhere.switch', command: 'ON' }, publishOut('never')],
+    });
+    await home.publish('in/fail', '');
+    const [run] = await home.runsWhere(id, (runs) => runs[0]?.status === 'failed');
+    expect(run?.trace.actions).toEqual([expect.objectContaining({ path: '0', type: 'command', error: 'no entity "nowhere.switch"' })]);
+    expect(home.messages('out/never')).toEqual([]);
+  });
+
+  it('calls a webhook and logs its answer', async () => {
+    const { createServer } = await import('node:http');
+    const bodies: string[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        bodies.push(body);
+        res.statusCode = req.url === '/broken' ? 500 : 200;
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const port = (hook.address() as { port: number }).port;
+    const id = await home.createRule({
+      name: 'Webhook',
+      triggers: [{ type: 'mqtt', topic: 'in/hook/+' }],
+      actions: [{ type: 'webhook', url: `http://127.0.0.1:${port}/notify`, body: { event: 'doorbell' } }],
+    });
+    await home.publish('in/hook/a', '');
+    const [ok] = await home.runsWhere(id, (runs) => runs[0]?.status === 'done');
+    expect(ok?.trace.actions[0]?.result).toBe(`POST http://127.0.0.1:${port}/notify answered 200`);
+    expect(bodies).toEqual(['{"event":"doorbell"}']);
+    await home.send('PUT', `/api/rules/${id}`, {
+      name: 'Webhook',
+      triggers: [{ type: 'mqtt', topic: 'in/hook/+' }],
+      actions: [{ type: 'webhook', url: `http://127.0.0.1:${port}/broken` }],
+    });
+    await home.publish('in/hook/b', '');
+    const [broken] = await home.runsWhere(id, (runs) => runs[0]?.status === 'failed');
+    expect(broken?.trace.actions[0]?.error).toBe(`POST http://127.0.0.1:${port}/broken answered 500`);
+    hook.close();
+  });
+});
+
+describe('rules: durability across restarts', () => {
+  it('keeps a for: window across a restart and fires it once, when due', async () => {
+    const id = await home.createRule({
+      name: 'Garage left open',
+      triggers: [{ type: 'state', entity: 'garage-x.door', to: 'open', for: '10m' }],
+      actions: [publishOut('garage-left-open')],
+    });
+    await home.report('garage-x', { door: 'closed' });
+    await home.report('garage-x', { door: 'open' });
+    await home.advance(4 * MINUTE);
+    await home.restart();
+    await home.advance(5 * MINUTE);
+    expect(await home.runs(id)).toEqual([]);
+    await home.advance(MINUTE + 1000);
+    await home.runsWhere(id, (runs) => runs.length === 1, 'the for: to fire after the restart');
+    await home.restart();
+    await home.advance(60 * MINUTE);
+    expect(await home.runs(id)).toHaveLength(1);
+    expect(home.messages('out/garage-left-open')).toEqual(['fired']);
+  });
+
+  it('fires a for: that fell due while the server was down, once, on start', async () => {
+    const id = await home.createRule({
+      name: 'Due while down',
+      triggers: [{ type: 'state', entity: 'shed.door', to: 'open', for: '2m' }],
+      actions: [publishOut('due-while-down')],
+    });
+    await home.report('shed', { door: 'closed' });
+    await home.report('shed', { door: 'open' });
+    await home.advance(MINUTE);
+    const stoppedAt = await home.lastClock();
+    await home.server.stop();
+    // Down for ten minutes of test time: the next start is at that time.
+    await home.restartAt(stoppedAt + 10 * MINUTE);
+    await home.runsWhere(id, (runs) => runs.length === 1, 'the overdue for: on start');
+    await home.restart();
+    await home.advance(MINUTE);
+    expect(await home.runs(id)).toHaveLength(1);
+  });
+
+  it('drops a for: whose state changed while the server was down', async () => {
+    const id = await home.createRule({
+      name: 'Changed while down',
+      triggers: [{ type: 'state', entity: 'gate-x.door', to: 'open', for: '2m' }],
+      actions: [publishOut('changed-while-down')],
+    });
+    await home.report('gate-x', { door: 'closed' });
+    await home.report('gate-x', { door: 'open' });
+    await home.restart();
+    await home.report('gate-x', { door: 'closed' });
+    await home.advance(5 * MINUTE);
+    expect(await home.runs(id)).toEqual([]);
+  });
+
+  it('resumes a run paused in a delay after a restart, at the right time, without repeating its first actions', async () => {
+    const id = await home.createRule({
+      name: 'Delayed',
+      triggers: [{ type: 'mqtt', topic: 'in/delayed' }],
+      actions: [publishOut('delayed', 'before'), { type: 'delay', duration: '2m' }, publishOut('delayed', 'after')],
+    });
+    await home.publish('in/delayed', '');
+    await home.runsWhere(id, (runs) => runs[0]?.status === 'waiting');
+    await home.advance(MINUTE);
+    await home.restart();
+    expect(home.messages('out/delayed')).toEqual(['before']);
+    await home.advance(30_000);
+    expect(home.messages('out/delayed')).toEqual(['before']);
+    await home.advance(31_000);
+    const [run] = await home.runsWhere(id, (runs) => runs[0]?.status === 'done', 'the resumed run');
+    expect(home.messages('out/delayed')).toEqual(['before', 'after']);
+    expect(run?.trace.actions.map((a) => a.path)).toEqual(['0', '1', '2']);
+    expect(run?.trace.actions[1]?.result).toMatch(/resumed after a restart/);
+    await home.restart();
+    await home.advance(10 * MINUTE);
+    expect(home.messages('out/delayed')).toEqual(['before', 'after']);
+  });
+});

@@ -31,6 +31,7 @@ export class RulesHarness {
   server!: RunningServer;
   client!: MqttClient;
   private clockAt: number | 'now' = 'now';
+  private lastKnown = 0;
 
   private constructor(readonly dataDir: string) {}
 
@@ -57,6 +58,19 @@ export class RulesHarness {
     await this.client.endAsync(true);
     await this.server.stop();
     await this.boot();
+  }
+
+  /** Starts a stopped server with its clock at the given time (test time that passed while it was down). */
+  async restartAt(clockAt: number): Promise<void> {
+    this.clockAt = clockAt;
+    await this.client.endAsync(true).catch(() => undefined);
+    await this.boot();
+  }
+
+  /** The clock's time as last read from the running server. */
+  async lastClock(): Promise<number> {
+    if (this.server.child.exitCode === null) this.lastKnown = await this.now();
+    return this.lastKnown;
   }
 
   async stop(): Promise<void> {
@@ -96,12 +110,14 @@ export class RulesHarness {
   }
 
   async now(): Promise<number> {
-    return (await getJson<{ now: number }>(this.server.url('/api/test/clock'))).body.now;
+    this.lastKnown = (await getJson<{ now: number }>(this.server.url('/api/test/clock'))).body.now;
+    return this.lastKnown;
   }
 
   async advance(ms: number): Promise<void> {
-    const { status } = await this.send('POST', '/api/test/clock', { advanceMs: ms });
+    const { status, body } = await this.send<{ now: number }>('POST', '/api/test/clock', { advanceMs: ms });
     if (status !== 200) throw new Error(`advancing the clock failed: ${status}`);
+    this.lastKnown = body.now;
   }
 
   async publish(topic: string, payload: string, retain = false): Promise<void> {
