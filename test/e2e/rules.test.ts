@@ -443,3 +443,102 @@ describe('rules: durability across restarts', () => {
     expect(home.messages('out/delayed')).toEqual(['before', 'after']);
   });
 });
+
+describe('rules: modes under a burst of 100 triggers, and the loop guard', () => {
+  async function burst(topic: string): Promise<void> {
+    await Promise.all(Array.from({ length: 100 }, (_, i) => home.client.publishAsync(topic, String(i), { qos: 1 })));
+  }
+
+  function countBy(runs: Array<{ status: string }>): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const run of runs) counts[run.status] = (counts[run.status] ?? 0) + 1;
+    return counts;
+  }
+
+  const slowRule = (name: string, mode: string, max?: number): Record<string, unknown> => ({
+    name,
+    mode,
+    ...(max === undefined ? {} : { max }),
+    triggers: [{ type: 'mqtt', topic: `in/burst/${name}` }],
+    actions: [{ type: 'delay', duration: '1m' }, publishOut(`burst/${name}`)],
+  });
+
+  it('single: the first run goes on, the other 99 are skipped', async () => {
+    const id = await home.createRule(slowRule('single', 'single'));
+    await burst('in/burst/single');
+    await home.runsWhere(id, (runs) => runs.length === 100);
+    await home.advance(2 * MINUTE);
+    const runs = await home.runsWhere(id, (r) => r.every((run) => run.status !== 'waiting'));
+    expect(countBy(runs)).toEqual({ done: 1, skipped: 99 });
+    expect(home.messages('out/burst/single')).toHaveLength(1);
+  });
+
+  it('restart: each trigger aborts the run before it, the last one finishes', async () => {
+    const id = await home.createRule(slowRule('restart', 'restart'));
+    await burst('in/burst/restart');
+    await home.runsWhere(id, (runs) => runs.length === 100 && runs.filter((r) => r.status === 'aborted').length === 99);
+    await home.advance(2 * MINUTE);
+    const runs = await home.runsWhere(id, (r) => r.every((run) => run.status !== 'waiting'));
+    expect(countBy(runs)).toEqual({ done: 1, aborted: 99 });
+    expect(home.messages('out/burst/restart')).toHaveLength(1);
+  });
+
+  it('queued: runs one after another up to max, the rest are dropped', async () => {
+    const id = await home.createRule(slowRule('queued', 'queued', 10));
+    await burst('in/burst/queued');
+    await home.runsWhere(id, (runs) => runs.length === 91, 'one run, nine queued, ninety dropped');
+    for (let i = 0; i < 10; i++) await home.advance(MINUTE + 1000);
+    const runs = await home.runsWhere(id, (r) => r.length === 100 && r.every((run) => run.status !== 'waiting'));
+    expect(countBy(runs)).toEqual({ done: 10, dropped: 90 });
+    expect(home.messages('out/burst/queued')).toHaveLength(10);
+  });
+
+  it('parallel: up to max runs at once, the rest are dropped', async () => {
+    const id = await home.createRule(slowRule('parallel', 'parallel', 25));
+    await burst('in/burst/parallel');
+    await home.runsWhere(id, (runs) => runs.length === 100);
+    await home.advance(2 * MINUTE);
+    const runs = await home.runsWhere(id, (r) => r.every((run) => run.status !== 'waiting'));
+    expect(countBy(runs)).toEqual({ done: 25, dropped: 75 });
+    expect(home.messages('out/burst/parallel')).toHaveLength(25);
+  });
+
+  it('stops a rule whose action triggers itself, logs it, and the server stays responsive', async () => {
+    const id = await home.createRule({
+      name: 'Echo chamber',
+      mode: 'parallel',
+      triggers: [{ type: 'mqtt', topic: 'in/loop' }],
+      actions: [{ type: 'publish', topic: 'in/loop', payload: 'again' }],
+    });
+    await home.publish('in/loop', 'start');
+    const runs = await home.runsWhere(id, (r) => r.some((run) => run.status === 'loop'), 'the loop guard');
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await home.runs(id);
+    expect(after).toHaveLength(runs.length);
+    expect(countBy(after)).toEqual({ done: 3, loop: 1 });
+    expect(after[0]?.trace.reason).toMatch(/triggered by its own actions 3 times/);
+    expect(home.server.logs()).toMatch(/rule echo-chamber triggers itself/);
+    expect((await home.send('GET', '/api/health')).status).toBe(200);
+  });
+
+  it('stops two rules that trigger each other', async () => {
+    const flip = await home.createRule({
+      name: 'Flip',
+      mode: 'parallel',
+      triggers: [{ type: 'mqtt', topic: 'in/flip' }],
+      actions: [{ type: 'publish', topic: 'in/flop', payload: '1' }],
+    });
+    const flop = await home.createRule({
+      name: 'Flop',
+      mode: 'parallel',
+      triggers: [{ type: 'mqtt', topic: 'in/flop' }],
+      actions: [{ type: 'publish', topic: 'in/flip', payload: '1' }],
+    });
+    await home.publish('in/flip', 'start');
+    const both = async (): Promise<Array<{ status: string }>> => [...(await home.runs(flip)), ...(await home.runs(flop))];
+    await waitFor(async () => ((await both()).some((run) => run.status === 'loop') ? true : undefined), 5000, 'the loop guard');
+    await new Promise((r) => setTimeout(r, 500));
+    // flip → flop → flip → flop → flip → flop, then a fourth flip in the same chain is refused.
+    expect(countBy(await both())).toEqual({ done: 6, loop: 1 });
+  });
+});
