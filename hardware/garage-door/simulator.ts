@@ -106,6 +106,11 @@ export class GarageSimulator {
     this.publish('motion', 'off');
   }
 
+  /** Something moves in front of the PIR, or stops moving. */
+  setMotion(moving: boolean): void {
+    this.publish('motion', moving ? 'on' : 'off');
+  }
+
   setObstructed(obstructed: boolean): void {
     this.publish('obstructed', obstructed ? 'on' : 'off');
   }

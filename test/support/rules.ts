@@ -35,9 +35,13 @@ export class RulesHarness {
 
   private constructor(readonly dataDir: string) {}
 
-  static async start(options: { ninhoYaml?: string } = {}): Promise<RulesHarness> {
+  /** ruleFiles: file name → content, written to <data dir>/rules before the start. */
+  static async start(options: { ninhoYaml?: string; ruleFiles?: Record<string, string> } = {}): Promise<RulesHarness> {
     const harness = new RulesHarness(tempDataDir());
     if (options.ninhoYaml) fs.writeFileSync(path.join(harness.dataDir, 'ninho.yaml'), options.ninhoYaml);
+    fs.mkdirSync(path.join(harness.dataDir, 'rules'), { recursive: true });
+    for (const [name, content] of Object.entries(options.ruleFiles ?? {}))
+      fs.writeFileSync(path.join(harness.dataDir, 'rules', name), content);
     await harness.boot();
     return harness;
   }

@@ -36,6 +36,15 @@ interface LoadedRule {
 
 const RULE_FILE = /\.(ya?ml|json)$/;
 
+/** Every document of a YAML file; the first syntax error (with its line) is thrown. */
+function readYamlDocuments(text: string): unknown[] {
+  const documents = parseAllDocuments(text);
+  if (!Array.isArray(documents)) return [];
+  const error = documents.flatMap((d) => d.errors)[0];
+  if (error) throw error;
+  return documents.map((d) => d.toJS() as unknown);
+}
+
 function issues(error: z.ZodError, prefix = ''): Array<{ path: string; message: string }> {
   return error.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)', message: i.message }));
 }
@@ -106,7 +115,7 @@ export class RuleService implements OnApplicationBootstrap {
       let documents: unknown[];
       try {
         const text = fs.readFileSync(file, 'utf8');
-        documents = name.endsWith('.json') ? [JSON.parse(text) as unknown] : parseAllDocuments(text).map((d) => d.toJS() as unknown);
+        documents = name.endsWith('.json') ? [JSON.parse(text) as unknown] : readYamlDocuments(text);
       } catch (error) {
         this.logger.error(`rule file ${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`);
         continue;

@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GarageSimulator } from '../../hardware/garage-door/simulator';
+import { RulesHarness } from '../support/rules';
+import { getJson, REPO_ROOT, waitFor } from '../support/server';
+
+const EXAMPLE = fs.readFileSync(path.join(REPO_ROOT, 'hardware', 'garage-door', 'rules', 'car-arrives-open-garage.yaml'), 'utf8');
+const RULE = 'car-arrives-open-garage';
+const MINUTE = 60_000;
+let home: RulesHarness;
+let garage: GarageSimulator;
+
+async function door(): Promise<unknown> {
+  const { body } = await getJson<{ entities?: Array<{ key: string; state: unknown }> }>(home.server.url('/api/devices/garage-1'));
+  return body.entities?.find((e) => e.key === 'door')?.state;
+}
+
+async function doorBecomes(state: string): Promise<void> {
+  await waitFor(async () => ((await door()) === state ? true : undefined), 10_000, `the door to be ${state}`);
+}
+
+async function startGarage(): Promise<void> {
+  garage = await GarageSimulator.start({ url: `mqtt://127.0.0.1:${home.server.mqtt}`, id: 'garage-1', travelMs: 300, name: 'Garage' });
+  await doorBecomes('closed');
+}
+
+beforeAll(async () => {
+  home = await RulesHarness.start({
+    ruleFiles: {
+      'car-arrives-open-garage.yaml': EXAMPLE,
+      'broken.yaml': 'name: Broken\ntriggers: []\nactions:\n  - type: teleport\n',
+      'not-yaml.yaml': 'name: [unclosed',
+    },
+  });
+  await startGarage();
+});
+
+afterAll(async () => {
+  await garage?.stop().catch(() => undefined);
+  await home?.stop();
+});
+
+describe('the shipped example rule with the simulated garage', () => {
+  it('loads the rule file and skips broken ones with their errors', async () => {
+    const { body } = await getJson<Array<{ id: string; source: string; file: string }>>(home.server.url('/api/rules'));
+    expect(body).toEqual([
+      expect.objectContaining({ id: RULE, source: 'file', file: expect.stringMatching(/car-arrives-open-garage.yaml$/) }),
+    ]);
+    expect(home.server.logs()).toMatch(/broken.yaml is not valid and is skipped: triggers: .*; actions.0.type: /);
+    expect(home.server.logs()).toMatch(/not-yaml.yaml cannot be read/);
+    expect(
+      (
+        await home.send('PUT', `/api/rules/${RULE}`, {
+          name: 'x',
+          triggers: [{ type: 'mqtt', topic: 'x' }],
+          actions: [{ type: 'delay', duration: 1 }],
+        })
+      ).status,
+    ).toBe(409);
+    expect((await home.send('DELETE', `/api/rules/${RULE}`)).status).toBe(409);
+  });
+
+  it('opens the door when the car arrives, and closes it two minutes later when nothing moves', async () => {
+    await garage.carArrives(200);
+    await doorBecomes('open');
+    expect(garage.received).toEqual(['OPEN']);
+    await home.advance(MINUTE);
+    expect(garage.received).toEqual(['OPEN']);
+    await home.advance(MINUTE + 1000);
+    await doorBecomes('closed');
+    expect(garage.received).toEqual(['OPEN', 'CLOSE']);
+    const [run] = await home.runsWhere(RULE, (runs) => runs[0]?.status === 'done');
+    expect(run?.trigger.description).toBe('garage-1.occupancy changed from false to true');
+    expect(run?.trace.actions.map((a) => `${a.path} ${a.type}`)).toEqual(['0 command', '1 delay', '2 if', '2.then.0 command']);
+  });
+
+  it('leaves the door open when something still moves after two minutes', async () => {
+    await garage.carLeaves(200);
+    await garage.carArrives(200);
+    await doorBecomes('open');
+    await home.advance(MINUTE);
+    garage.setMotion(true);
+    await waitFor(async () => {
+      const { body } = await getJson<{ entities: Array<{ key: string; state: unknown }> }>(home.server.url('/api/devices/garage-1'));
+      return body.entities.find((e) => e.key === 'motion')?.state === true ? true : undefined;
+    });
+    await home.advance(MINUTE + 1000);
+    const [run] = await home.runsWhere(RULE, (runs) => runs.length === 2 && runs[0]?.status === 'done');
+    expect(run?.trace.actions.map((a) => `${a.path} ${a.type} ${a.result ?? ''}`).at(-1)).toBe('2 if else');
+    expect(await door()).toBe('open');
+    expect(garage.received).toEqual(['OPEN', 'CLOSE', 'OPEN']);
+  });
+
+  it('does not open a door that is already open', async () => {
+    await garage.carLeaves(200);
+    await garage.carArrives(200);
+    const [run] = await home.runsWhere(RULE, (runs) => runs.length === 3);
+    expect(run?.status).toBe('not-met');
+    expect(garage.received).toEqual(['OPEN', 'CLOSE', 'OPEN']);
+  });
+
+  it('keeps a file rule disabled across a restart once disabled from the API', async () => {
+    expect((await home.send('PATCH', `/api/rules/${RULE}`, { enabled: false })).body).toMatchObject({ enabled: false });
+    await garage.stop();
+    await home.restart();
+    expect((await home.send('GET', `/api/rules/${RULE}`)).body).toMatchObject({ enabled: false, source: 'file' });
+    await home.send('PATCH', `/api/rules/${RULE}`, { enabled: true });
+  });
+});
