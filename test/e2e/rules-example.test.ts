@@ -44,9 +44,8 @@ afterAll(async () => {
 describe('the shipped example rule with the simulated garage', () => {
   it('loads the rule file and skips broken ones with their errors', async () => {
     const { body } = await getJson<Array<{ id: string; source: string; file: string }>>(home.server.url('/api/rules'));
-    expect(body).toEqual([
-      expect.objectContaining({ id: RULE, source: 'file', file: expect.stringMatching(/car-arrives-open-garage.yaml$/) }),
-    ]);
+    expect(body.map(({ id, source }) => ({ id, source }))).toEqual([{ id: RULE, source: 'file' }]);
+    expect(body[0]?.file).toMatch(/car-arrives-open-garage.yaml$/);
     expect(home.server.logs()).toMatch(/broken.yaml is not valid and is skipped: triggers: .*; actions.0.type: /);
     expect(home.server.logs()).toMatch(/not-yaml.yaml cannot be read/);
     expect(
