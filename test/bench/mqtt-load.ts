@@ -11,6 +11,10 @@
  *       <devices> connections, one a device, publish DHT11 readings on
  *       tele/bench-<n>/SENSOR at QoS 1, at most <window> awaiting PUBACK in all;
  *       writes the publish time of each message to <timesFile> for the latency figures.
+ *   rules <url> <rules> <rate> <seconds>
+ *       publishes to bench/in/<i> (i cycling through <rules>) at <rate> messages a second
+ *       for <seconds>, or as fast as 500 in flight allow when <rate> is 0, and times each
+ *       one until the rule's answer on bench/out/<i>. Prints throughput and latencies.
  *   idle <url> <clients>
  *       connects <clients> idle clients, prints once all are up, and holds them until killed.
  */
@@ -173,6 +177,59 @@ async function idle(url: string, clients: number): Promise<void> {
   setInterval(() => undefined, 60_000);
 }
 
+async function rules(url: string, count: number, rate: number, seconds: number): Promise<void> {
+  const subscriber = await connect(url, { clientId: `bench-rules-sub-${process.pid}` });
+  await subscriber.subscribeAsync('bench/out/+', { qos: 0 });
+  const publisher = await connect(url, { clientId: `bench-rules-pub-${process.pid}` });
+  const total = rate === 0 ? seconds : rate * seconds;
+  // Each rule answers once per event, in order, so each topic's answers match its sends first in, first out.
+  const sentAt = Array.from({ length: count }, () => [] as number[]);
+  const latencies = new Float64Array(total);
+  let sent = 0;
+  let received = 0;
+  const started = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const watchdog = setTimeout(
+      () => reject(new Error(`rules: ${received} of ${total} answers after ${seconds + 30} s`)),
+      (seconds + 30) * 1000,
+    );
+    subscriber.on('message', (topic) => {
+      const index = Number(topic.slice('bench/out/'.length));
+      const at = sentAt[index]?.shift();
+      if (at === undefined) return;
+      latencies[received++] = performance.now() - at;
+      if (received === total) {
+        clearTimeout(watchdog);
+        resolve();
+      } else if (rate === 0) pump();
+    });
+    const send = (): void => {
+      const index = sent % count;
+      sentAt[index]?.push(performance.now());
+      sent++;
+      publisher.publish(`bench/in/${index}`, 'x', { qos: 0 });
+    };
+    const pump = (): void => {
+      while (sent < total && sent - received < 500) send();
+    };
+    if (rate === 0) {
+      pump();
+      return;
+    }
+    // Paced: every millisecond tick sends what the rate owes by then.
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+      while (sent < due) send();
+      if (sent >= total) clearInterval(timer);
+    }, 1);
+  });
+  const elapsed = (performance.now() - started) / 1000;
+  const sorted = latencies.sort();
+  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+  print({ events: total, seconds: elapsed, perSecond: total / elapsed, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 });
+  await Promise.all([subscriber.endAsync(), publisher.endAsync()]);
+}
+
 async function main(): Promise<void> {
   const [mode, url, ...args] = process.argv.slice(2);
   const numbers = args.map(Number);
@@ -182,6 +239,8 @@ async function main(): Promise<void> {
       return throughput(url, numbers[0] as QoS, numbers[1] ?? 20_000, numbers[2] ?? 1000);
     case 'ingest':
       return ingest(url, numbers[0] ?? 100, numbers[1] ?? 50_000, numbers[2] ?? 500, args[3] ?? 'publish-times.bin');
+    case 'rules':
+      return rules(url, numbers[0] ?? 1000, numbers[1] ?? 1000, numbers[2] ?? 10);
     case 'idle':
       return idle(url, numbers[0] ?? 1000);
     default:

@@ -1,9 +1,11 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { RuleRepository, type RunRecord } from './rule.repository';
 
-const FLUSH_INTERVAL_MS = 500;
-const PRUNE_EVERY_FLUSHES = 120;
+const FLUSH_INTERVAL_MS = 250;
 const MAX_PENDING = 50_000;
+/** A rule's log is trimmed once it has this many runs past the limit, a few rules per flush. */
+const PRUNE_AFTER_NEW_RUNS = 50;
+const PRUNES_PER_FLUSH = 5;
 
 /**
  * Buffers run records and writes them in batches: at 1,000 triggers a second a row per run
@@ -13,8 +15,8 @@ const MAX_PENDING = 50_000;
 export class RunLogWriter implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('RunLog');
   private pending = new Map<string, RunRecord>();
-  private touched = new Set<string>();
-  private flushes = 0;
+  /** New runs written per rule since its log was last trimmed. */
+  private readonly newRuns = new Map<string, number>();
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -44,7 +46,6 @@ export class RunLogWriter implements OnModuleInit, OnModuleDestroy {
     if (this.pending.size === 0) return Promise.resolve();
     const batch = [...this.pending.values()];
     this.pending = new Map();
-    for (const run of batch) this.touched.add(run.ruleId);
     this.flushing = this.write(batch).finally(() => (this.flushing = undefined));
     return this.flushing;
   }
@@ -52,11 +53,11 @@ export class RunLogWriter implements OnModuleInit, OnModuleDestroy {
   private async write(batch: RunRecord[]): Promise<void> {
     try {
       await this.repository.upsertRuns(batch);
-      if (++this.flushes % PRUNE_EVERY_FLUSHES === 0) {
-        const touched = this.touched;
-        this.touched = new Set();
-        await this.repository.pruneRuns(touched);
-      }
+      for (const run of batch) this.newRuns.set(run.ruleId, (this.newRuns.get(run.ruleId) ?? 0) + 1);
+      // Trimming every rule at once stalled the event loop for hundreds of ms with 1,000 busy rules.
+      const due = [...this.newRuns].filter(([, n]) => n >= PRUNE_AFTER_NEW_RUNS).slice(0, PRUNES_PER_FLUSH);
+      for (const [ruleId] of due) this.newRuns.delete(ruleId);
+      if (due.length > 0) await this.repository.pruneRuns(due.map(([ruleId]) => ruleId));
     } catch (error) {
       // Keep them for the next flush, unless newer versions of the same runs arrived meanwhile.
       for (const run of batch) if (!this.pending.has(run.id)) this.pending.set(run.id, run);
