@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { StateValue } from '@ninho/plugin-sdk';
 import { BrokerService } from '../broker/broker.service';
@@ -16,6 +15,8 @@ import { RunLogWriter } from './run-log.writer';
 import { nextOccurrence } from './schedule';
 import { judgeAvailability, judgeEntityChange, NumericArming, stillHolds, type Verdict } from './trigger-watch';
 
+/** When this process started, in base 36: run ids of a later start sort after this one's. */
+const PROCESS_EPOCH = Date.now().toString(36).padStart(9, '0');
 let runSequence = 0;
 
 /**
@@ -23,9 +24,7 @@ let runSequence = 0;
  * start time, and on a test clock many runs share one.
  */
 function newRunId(): string {
-  const wall = Date.now().toString(36).padStart(9, '0');
-  const sequence = (runSequence++ % 36 ** 4).toString(36).padStart(4, '0');
-  return `${wall}${sequence}${randomBytes(3).toString('hex')}`;
+  return `${PROCESS_EPOCH}${(runSequence++).toString(36).padStart(8, '0')}`;
 }
 
 /** A rule that appears this many times in its own chain of causes is looping. */

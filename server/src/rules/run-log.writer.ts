@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { RuleRepository, type RunRecord } from './rule.repository';
 
-const FLUSH_INTERVAL_MS = 250;
+const FLUSH_INTERVAL_MS = 100;
 const MAX_PENDING = 50_000;
 /** A rule's log is trimmed once it has this many runs past the limit, a few rules per flush. */
 const PRUNE_AFTER_NEW_RUNS = 50;
