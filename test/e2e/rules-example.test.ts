@@ -99,6 +99,31 @@ describe('the shipped example rule with the simulated garage', () => {
     expect(garage.received).toEqual(['OPEN', 'CLOSE', 'OPEN']);
   });
 
+  it('stops a rule that keeps commanding the door its own trigger watches, through the real device', async () => {
+    await garage.carLeaves(200);
+    await doorBecomes('open');
+    const id = await home.createRule({
+      name: 'Ping pong',
+      mode: 'parallel',
+      triggers: [{ type: 'state', entity: 'garage-1.door', to: ['open', 'closed'] }],
+      actions: [
+        {
+          type: 'if',
+          condition: { type: 'state', entity: 'garage-1.door', state: 'open' },
+          then: [{ type: 'command', entity: 'garage-1.door', command: 'close' }],
+          else: [{ type: 'command', entity: 'garage-1.door', command: 'open' }],
+        },
+      ],
+    });
+    // A person closes the door: that starts it; each answer of the door then comes from the rule.
+    expect((await home.send('POST', '/api/entities/garage-1.door/command', { command: 'close' })).status).toBe(202);
+    const runs = await home.runsWhere(id, (r) => r.some((run) => run.status === 'loop'), 'the loop guard');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await home.runs(id)).toHaveLength(runs.length);
+    expect(runs.map((r) => r.status)).toEqual(['loop', 'done', 'done', 'done']);
+    await home.send('DELETE', `/api/rules/${id}`);
+  });
+
   it('keeps a file rule disabled across a restart once disabled from the API', async () => {
     expect((await home.send('PATCH', `/api/rules/${RULE}`, { enabled: false })).body).toMatchObject({ enabled: false });
     await garage.stop();

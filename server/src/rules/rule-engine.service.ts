@@ -29,6 +29,11 @@ function newRunId(): string {
 
 /** A rule that appears this many times in its own chain of causes is looping. */
 const LOOP_LIMIT = 3;
+/**
+ * A device answers a command from outside the process, where AsyncLocalStorage cannot follow;
+ * its entity's changes this soon after a rule commanded it count as caused by that rule.
+ */
+const COMMAND_CAUSE_MS = 30_000;
 
 interface ActiveRule {
   rule: Rule;
@@ -75,6 +80,8 @@ export class RuleEngine implements OnModuleDestroy {
   private readonly arming = new NumericArming();
   /** The rules whose actions caused the code now running, for the loop guard. */
   private readonly causes = new AsyncLocalStorage<readonly string[]>();
+  /** The chain of rules behind the last command to each entity, and when (real time). */
+  private readonly commandCauses = new Map<string, { chain: readonly string[]; at: number }>();
   private readonly busListeners: Array<() => void> = [];
   private started = false;
 
@@ -245,6 +252,15 @@ export class RuleEngine implements OnModuleDestroy {
     this.lastStates.set(entityId, state);
     const watchers = this.entityWatchers.get(entityId);
     if (!watchers) return;
+    const commanded = this.commandCauses.get(entityId);
+    if (commanded && this.causes.getStore() === undefined && Date.now() - commanded.at < COMMAND_CAUSE_MS) {
+      this.causes.run(commanded.chain, () => this.judge(watchers, previous, state, at));
+    } else {
+      this.judge(watchers, previous, state, at);
+    }
+  }
+
+  private judge(watchers: Set<Watcher>, previous: StateValue | undefined, state: StateValue, at: number): void {
     for (const watcher of [...watchers]) {
       const { trigger } = watcher;
       if (trigger.type !== 'state' && trigger.type !== 'numeric') continue;
@@ -418,7 +434,11 @@ export class RuleEngine implements OnModuleDestroy {
     return {
       clock: this.clock,
       conditions: () => this.conditionContext(),
-      command: (entityId, command) => this.devices.command(entityId, command),
+      command: (entityId, command) => {
+        const chain = this.causes.getStore();
+        if (chain) this.commandCauses.set(entityId, { chain, at: Date.now() });
+        return this.devices.command(entityId, command);
+      },
       publish: (topic, payload, options) => this.broker.publish(topic, payload, options),
       pause: (run, path, dueAt) => {
         const data: ResumeData = { runId: run.id, path, startedAt: run.startedAt, trigger: run.trigger, trace: run.trace };
