@@ -40,6 +40,13 @@ export class RulesController {
     return this.rules.create(ruleInput(body));
   }
 
+  @Post('validate')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Check a rule without saving it; answers with the rule as it would be stored, or 400 with each error' })
+  validate(@Body() body: unknown): { valid: true; rule: unknown } {
+    return { valid: true, rule: this.rules.validate(ruleInput(body)) };
+  }
+
   @Put(':id')
   @ApiOperation({ summary: 'Replace a rule; its runs in progress stop and its waits are dropped' })
   replace(@Param('id') id: string, @Body() body: unknown): Promise<RuleView> {

@@ -182,6 +182,13 @@ export class RuleService implements OnApplicationBootstrap {
     return { ...parsed.data, id: parsed.data.id ?? slugify(parsed.data.name), explicitId: parsed.data.id !== undefined };
   }
 
+  /** Checks a rule without storing it: the editor's live validation. */
+  validate(input: unknown): Rule {
+    const rule: Rule & { explicitId?: boolean } = this.parse(input);
+    delete rule.explicitId;
+    return rule;
+  }
+
   async create(input: unknown): Promise<RuleView> {
     const { explicitId, ...rule } = this.parse(input);
     if (this.rules.has(rule.id)) {

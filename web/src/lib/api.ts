@@ -1,4 +1,4 @@
-import type { DeviceView, EntityView, PluginInfo } from './types';
+import type { DeviceView, EntityView, PluginInfo, RuleRunView, RuleView } from './types';
 
 export interface FieldError {
   path: string;
@@ -18,7 +18,7 @@ export class ApiError extends Error {
 }
 
 /** Every request of the dashboard goes through here, so every failure reads the same way. */
-export async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
   let response: Response;
   try {
     response = await fetch(path, {
@@ -38,6 +38,7 @@ export async function request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', pa
     const message = typeof problem.message === 'string' ? problem.message : `the request failed (HTTP ${response.status})`;
     throw new ApiError(message, response.status, Array.isArray(problem.errors) ? (problem.errors as FieldError[]) : []);
   }
+  if (response.status === 204) return undefined as T;
   if (parsed === undefined) throw new ApiError(`ninho sent an unreadable answer (HTTP ${response.status})`, response.status);
   return parsed as T;
 }
@@ -72,3 +73,21 @@ export const updatePlugin = (id: string, change: { enabled?: boolean; options?: 
   request('PATCH', at('plugins', id), change);
 
 export const removePlugin = (id: string, purge: boolean): Promise<unknown> => request('DELETE', `${at('plugins', id)}?purge=${purge}`);
+
+export const listRules = (): Promise<RuleView[]> => request('GET', '/api/rules');
+
+export const validateRule = (yaml: string): Promise<{ valid: true }> => request('POST', '/api/rules/validate', { yaml });
+
+export const createRule = (yaml: string): Promise<RuleView> => request('POST', '/api/rules', { yaml });
+
+export const replaceRule = (id: string, yaml: string): Promise<RuleView> =>
+  request('PUT', `/api/rules/${encodeURIComponent(id)}`, { yaml });
+
+export const setRuleEnabled = (id: string, enabled: boolean): Promise<RuleView> =>
+  request('PATCH', `/api/rules/${encodeURIComponent(id)}`, { enabled });
+
+export const removeRule = (id: string): Promise<unknown> => request('DELETE', `/api/rules/${encodeURIComponent(id)}`);
+
+export const runRule = (id: string): Promise<{ runId: string }> => request('POST', `/api/rules/${encodeURIComponent(id)}/run`);
+
+export const ruleRuns = (id: string): Promise<RuleRunView[]> => request('GET', `/api/rules/${encodeURIComponent(id)}/runs?limit=50`);

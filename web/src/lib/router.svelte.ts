@@ -3,6 +3,7 @@ export const PAGES = [
   { path: '/', title: 'Overview' },
   { path: '/devices', title: 'Devices' },
   { path: '/plugins', title: 'Plugins' },
+  { path: '/rules', title: 'Rules' },
 ] as const;
 
 export type PagePath = (typeof PAGES)[number]['path'];

@@ -60,3 +60,30 @@ export interface JsonSchema {
   properties?: Record<string, JsonSchema>;
   required?: string[];
 }
+
+/** GET /api/rules (server/src/rules/rule.service.ts); the definition is edited as YAML. */
+export interface RuleView {
+  id: string;
+  name: string;
+  enabled: boolean;
+  source: 'api' | 'file';
+  file?: string;
+  runsInProgress: number;
+  definition: Record<string, unknown> & { mode: string; triggers: Array<Record<string, unknown>> };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** GET /api/rules/:id/runs. */
+export interface RuleRunView {
+  id: string;
+  startedAt: number;
+  finishedAt: number | null;
+  status: 'running' | 'waiting' | 'done' | 'failed' | 'not-met' | 'skipped' | 'dropped' | 'aborted' | 'loop';
+  trigger: { type: string; description: string; payload?: string };
+  trace: {
+    conditions: Array<{ path: string; type: string; passed: boolean; detail: string }>;
+    actions: Array<{ path: string; type: string; startedAt: number; finishedAt?: number; result?: string; error?: string }>;
+    reason?: string;
+  };
+}
