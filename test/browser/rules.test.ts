@@ -128,6 +128,19 @@ describe('rules page', () => {
     expect(garage.received).toEqual(['OPEN', 'CLOSE']);
   });
 
+  it('reloads the rule files, showing a broken file with its errors', async () => {
+    const file = path.join(home.dataDir, 'rules', 'porch.yaml');
+    fs.writeFileSync(file, 'name: Porch light\ntriggers:\n  - { type: sun, event: noon }\nactions:\n  - { type: delay, duration: 1s }\n');
+    await page.getByRole('button', { name: 'Reload rule files' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'These files have errors and changed nothing' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('triggers.0.event');
+    fs.writeFileSync(file, 'name: Porch light\ntriggers:\n  - { type: sun, event: sunset }\nactions:\n  - { type: delay, duration: 1s }\n');
+    await page.getByRole('button', { name: 'Reload rule files' }).click();
+    await page.getByRole('status').filter({ hasText: 'Rule files read: 1 added, 0 changed, 0 removed, 1 unchanged.' }).waitFor();
+    await ruleCard('porch-light').getByText('When: sunset').waitFor();
+  });
+
   it('passes the axe-core checks and fits a phone', async () => {
     expect(await accessibilityViolations(page)).toEqual([]);
     await page.setViewportSize({ width: 390, height: 844 });

@@ -46,8 +46,9 @@ describe('the shipped example rule with the simulated garage', () => {
     const { body } = await getJson<Array<{ id: string; source: string; file: string }>>(home.server.url('/api/rules'));
     expect(body.map(({ id, source }) => ({ id, source }))).toEqual([{ id: RULE, source: 'file' }]);
     expect(body[0]?.file).toMatch(/car-arrives-open-garage.yaml$/);
-    expect(home.server.logs()).toMatch(/broken.yaml is not valid and is skipped: triggers: .*; actions.0.type: /);
-    expect(home.server.logs()).toMatch(/not-yaml.yaml cannot be read/);
+    expect(home.server.logs()).toMatch(/broken.yaml is skipped: triggers: /);
+    expect(home.server.logs()).toMatch(/broken.yaml is skipped: actions.0.type: /);
+    expect(home.server.logs()).toMatch(/not-yaml.yaml is skipped: \(file\): cannot be read/);
     expect(
       (
         await home.send('PUT', `/api/rules/${RULE}`, {
@@ -122,6 +123,36 @@ describe('the shipped example rule with the simulated garage', () => {
     expect(await home.runs(id)).toHaveLength(runs.length);
     expect(runs.map((r) => r.status)).toEqual(['loop', 'done', 'done', 'done']);
     await home.send('DELETE', `/api/rules/${id}`);
+  });
+
+  it('reloads the rule files while running: adds, changes and removes rules, and a broken file changes nothing', async () => {
+    const rulesDir = path.join(home.dataDir, 'rules');
+    fs.rmSync(path.join(rulesDir, 'broken.yaml'));
+    fs.rmSync(path.join(rulesDir, 'not-yaml.yaml'));
+    const echo = (payload: string): string =>
+      `name: File echo\ntriggers:\n  - { type: mqtt, topic: in/file-echo }\nactions:\n  - { type: publish, topic: out/file-echo, payload: ${payload} }\n`;
+    fs.writeFileSync(path.join(rulesDir, 'echo.yaml'), echo('one'));
+    const first = await home.send<Record<string, unknown>>('POST', '/api/rules/reload');
+    expect(first).toEqual({ status: 200, body: { added: ['file-echo'], changed: [], removed: [], unchanged: [RULE], problems: [] } });
+    await home.publish('in/file-echo', '');
+    await waitFor(() => (home.messages('out/file-echo').at(-1) === 'one' ? true : undefined));
+
+    fs.writeFileSync(path.join(rulesDir, 'echo.yaml'), echo('two'));
+    expect((await home.send('POST', '/api/rules/reload')).body).toMatchObject({ changed: ['file-echo'] });
+    await home.publish('in/file-echo', '');
+    await waitFor(() => (home.messages('out/file-echo').at(-1) === 'two' ? true : undefined));
+
+    fs.writeFileSync(path.join(rulesDir, 'echo.yaml'), echo('three').replace('type: mqtt', 'type: carrier-pigeon'));
+    const broken = await home.send<{ problems: Array<{ file: string; path: string }>; removed: string[] }>('POST', '/api/rules/reload');
+    expect(broken.body.problems).toEqual([expect.objectContaining({ file: path.join(rulesDir, 'echo.yaml'), path: 'triggers.0.type' })]);
+    expect(broken.body.removed).toEqual([]);
+    await home.publish('in/file-echo', '');
+    await waitFor(() => (home.messages('out/file-echo').length === 3 ? true : undefined));
+    expect(home.messages('out/file-echo').at(-1)).toBe('two');
+
+    fs.rmSync(path.join(rulesDir, 'echo.yaml'));
+    expect((await home.send('POST', '/api/rules/reload')).body).toMatchObject({ removed: ['file-echo'], problems: [] });
+    expect((await home.send('GET', '/api/rules/file-echo')).status).toBe(404);
   });
 
   it('keeps a file rule disabled across a restart once disabled from the API', async () => {

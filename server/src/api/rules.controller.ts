@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { parse as parseYaml } from 'yaml';
 import type { RunRecord } from '../rules/rule.repository';
 import { RuleValidationError } from '../rules/rule.errors';
-import { RuleService, type RuleView } from '../rules/rule.service';
+import { RuleService, type ReloadReport, type RuleView } from '../rules/rule.service';
 import { PatchRuleDto, RunsQueryDto } from './api.schemas';
 
 /** A rule comes as JSON, or as YAML text in {"yaml": "…"} (the dashboard's editor). */
@@ -38,6 +38,13 @@ export class RulesController {
   @ApiOperation({ summary: 'Create a rule (JSON, or {"yaml": "…"}); a bad rule is refused with each error and its path' })
   create(@Body() body: unknown): Promise<RuleView> {
     return this.rules.create(ruleInput(body));
+  }
+
+  @Post('reload')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Read <data dir>/rules/*.yaml again; a broken file changes nothing and is reported with its errors' })
+  reload(): Promise<ReloadReport> {
+    return this.rules.reloadFiles();
   }
 
   @Post('validate')

@@ -25,6 +25,25 @@ export interface RuleView {
   updatedAt: string;
 }
 
+interface FileRule {
+  file: string;
+  rule: Rule;
+}
+
+export interface FileProblem {
+  file: string;
+  path: string;
+  message: string;
+}
+
+export interface ReloadReport {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  unchanged: string[];
+  problems: FileProblem[];
+}
+
 interface LoadedRule {
   rule: Rule;
   enabled: boolean;
@@ -103,10 +122,11 @@ export class RuleService implements OnApplicationBootstrap {
     this.logger.log(`${this.rules.size} rules, ${enabled} enabled`);
   }
 
-  /** Reads every rule file; a bad file is logged with its errors and skipped, the others load. */
-  private async loadFiles(stored: StoredRule[]): Promise<void> {
+  /** Reads and checks every rule file, changing nothing: each problem comes back with its file and path. */
+  private readFiles(): { found: FileRule[]; problems: FileProblem[] } {
     fs.mkdirSync(this.rulesDir, { recursive: true });
-    const seen = new Set<string>();
+    const found: FileRule[] = [];
+    const problems: FileProblem[] = [];
     for (const name of fs
       .readdirSync(this.rulesDir)
       .filter((n) => RULE_FILE.test(n))
@@ -117,38 +137,79 @@ export class RuleService implements OnApplicationBootstrap {
         const text = fs.readFileSync(file, 'utf8');
         documents = name.endsWith('.json') ? [JSON.parse(text) as unknown] : readYamlDocuments(text);
       } catch (error) {
-        this.logger.error(`rule file ${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+        problems.push({ file, path: '(file)', message: `cannot be read: ${error instanceof Error ? error.message : String(error)}` });
         continue;
       }
       // A file holds one rule, a list of rules, or several YAML documents.
       const inputs = documents.flatMap((d) => (Array.isArray(d) ? (d as unknown[]) : [d]));
       for (const [i, input] of inputs.entries()) {
+        const prefix = inputs.length > 1 ? String(i) : '';
         const parsed = RuleSchema.safeParse(input);
-        const where = inputs.length > 1 ? `${file} (rule ${i + 1})` : file;
         if (!parsed.success) {
-          this.logger.error(
-            `rule file ${where} is not valid and is skipped: ${issues(parsed.error)
-              .map((e) => `${e.path}: ${e.message}`)
-              .join('; ')}`,
-          );
+          problems.push(...issues(parsed.error, prefix).map((issue) => ({ file, ...issue })));
           continue;
         }
         const id = parsed.data.id ?? slugify(parsed.data.name);
-        if (this.rules.has(id) || seen.has(id)) {
-          this.logger.error(`rule file ${where}: the id "${id}" is already taken; skipped`);
+        if (this.rules.get(id)?.source === 'api' || found.some((f) => f.rule.id === id)) {
+          problems.push({ file, path: [prefix, 'id'].filter(Boolean).join('.'), message: `the id "${id}" is already taken` });
           continue;
         }
-        seen.add(id);
-        const row = stored.find((r) => r.id === id);
-        const rule: Rule = { ...parsed.data, id };
-        // Enabling or disabling a file rule from the dashboard sticks; the file gives the first value.
-        const enabled = row?.enabled ?? parsed.data.enabled;
-        await this.repository.saveRule({ id, name: rule.name, enabled, definition: rule, source: 'file' });
-        const now = new Date();
-        this.rules.set(id, { rule, enabled, source: 'file', file, createdAt: row?.createdAt ?? now, updatedAt: now });
+        found.push({ file, rule: { ...parsed.data, id } });
       }
     }
-    for (const row of stored) if (row.source === 'file' && !seen.has(row.id)) await this.repository.deleteRule(row.id);
+    for (const problem of problems) this.logger.error(`rule file ${problem.file} is skipped: ${problem.path}: ${problem.message}`);
+    return { found, problems };
+  }
+
+  /** At start: the files' rules join the stored ones; rows of files that are gone are deleted. */
+  private async loadFiles(stored: StoredRule[]): Promise<void> {
+    const { found, problems } = this.readFiles();
+    for (const { file, rule } of found) {
+      const row = stored.find((r) => r.id === rule.id);
+      // Enabling or disabling a file rule from the dashboard sticks; the file gives the first value.
+      const enabled = row?.enabled ?? rule.enabled;
+      await this.repository.saveRule({ id: rule.id, name: rule.name, enabled, definition: rule, source: 'file' });
+      this.rules.set(rule.id, { rule, enabled, source: 'file', file, createdAt: row?.createdAt ?? new Date(), updatedAt: new Date() });
+    }
+    // Rows (and run logs) of rules whose file is gone are deleted, unless some file is broken:
+    // the rule may be in it, and comes back with its log once the file is mended.
+    if (problems.length > 0) return;
+    for (const row of stored) if (row.source === 'file' && !this.rules.has(row.id)) await this.repository.deleteRule(row.id);
+  }
+
+  /**
+   * Reads the rule files again: new rules start, changed ones restart, rules of deleted files
+   * stop. A file with errors changes nothing, so the rules it held before keep running.
+   */
+  async reloadFiles(): Promise<ReloadReport> {
+    const { found, problems } = this.readFiles();
+    const broken = new Set(problems.map((p) => p.file));
+    const report: ReloadReport = { added: [], changed: [], removed: [], unchanged: [], problems };
+    for (const { file, rule } of found) {
+      const existing = this.rules.get(rule.id);
+      if (existing && JSON.stringify(existing.rule) === JSON.stringify(rule) && existing.file === file) {
+        report.unchanged.push(rule.id);
+        continue;
+      }
+      const enabled = existing?.enabled ?? rule.enabled;
+      await this.repository.saveRule({ id: rule.id, name: rule.name, enabled, definition: rule, source: 'file' });
+      this.rules.set(rule.id, { rule, enabled, source: 'file', file, createdAt: existing?.createdAt ?? new Date(), updatedAt: new Date() });
+      await this.engine.stopRule(rule.id, { keepDurable: false });
+      if (enabled) this.engine.activate(rule);
+      (existing ? report.changed : report.added).push(rule.id);
+    }
+    for (const [id, loaded] of [...this.rules]) {
+      if (loaded.source !== 'file' || found.some((f) => f.rule.id === id) || (loaded.file !== undefined && broken.has(loaded.file)))
+        continue;
+      await this.engine.stopRule(id, { keepDurable: false });
+      await this.repository.deleteRule(id);
+      this.rules.delete(id);
+      report.removed.push(id);
+    }
+    this.logger.log(
+      `rule files reloaded: ${report.added.length} added, ${report.changed.length} changed, ${report.removed.length} removed, ${report.unchanged.length} unchanged, ${problems.length} problems`,
+    );
+    return report;
   }
 
   list(): RuleView[] {

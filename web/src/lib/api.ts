@@ -88,6 +88,16 @@ export const setRuleEnabled = (id: string, enabled: boolean): Promise<RuleView> 
 
 export const removeRule = (id: string): Promise<unknown> => request('DELETE', `/api/rules/${encodeURIComponent(id)}`);
 
+export interface ReloadReport {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  unchanged: string[];
+  problems: Array<{ file: string; path: string; message: string }>;
+}
+
+export const reloadRuleFiles = (): Promise<ReloadReport> => request('POST', '/api/rules/reload');
+
 export const runRule = (id: string): Promise<{ runId: string }> => request('POST', `/api/rules/${encodeURIComponent(id)}/run`);
 
 export const ruleRuns = (id: string): Promise<RuleRunView[]> => request('GET', `/api/rules/${encodeURIComponent(id)}/runs?limit=50`);
