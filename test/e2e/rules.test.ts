@@ -447,6 +447,37 @@ describe('rules: durability across restarts', () => {
   });
 });
 
+describe('rules: a wait across a restart', () => {
+  it('keeps waiting for its trigger after a restart, with the time it had left', async () => {
+    const id = await home.createRule({
+      name: 'Wait across restart',
+      triggers: [{ type: 'mqtt', topic: 'in/wait-restart' }],
+      actions: [
+        { type: 'wait', trigger: { type: 'mqtt', topic: 'in/wait-restart-ack' }, timeout: '5m' },
+        publishOut('wait-restart', 'acknowledged'),
+      ],
+    });
+    await home.publish('in/wait-restart', '');
+    await home.runsWhere(id, (runs) => runs[0]?.status === 'waiting');
+    await home.advance(2 * MINUTE);
+    await home.restart();
+    await home.publish('in/wait-restart-ack', '');
+    const [run] = await home.runsWhere(id, (runs) => runs[0]?.status === 'done', 'the resumed wait');
+    expect(home.messages('out/wait-restart')).toEqual(['acknowledged']);
+    expect(run?.trace.actions[0]?.result).toMatch(/the trigger fired: MQTT message on in\/wait-restart-ack/);
+
+    // A second run that hears nothing ends at its original deadline, not five minutes after the restart.
+    await home.publish('in/wait-restart', '');
+    await home.runsWhere(id, (runs) => runs.length === 2 && runs[0]?.status === 'waiting');
+    await home.advance(4 * MINUTE);
+    await home.restart();
+    await home.advance(MINUTE + 1000);
+    const [timedOut] = await home.runsWhere(id, (runs) => runs.length === 2 && runs[0]?.status === 'done', 'the wait to time out');
+    expect(timedOut?.trace.reason).toBe('the wait at 0 timed out');
+    expect(home.messages('out/wait-restart')).toEqual(['acknowledged']);
+  });
+});
+
 describe('rules: modes under a burst of 100 triggers, and the loop guard', () => {
   async function burst(topic: string): Promise<void> {
     await Promise.all(Array.from({ length: 100 }, (_, i) => home.client.publishAsync(topic, String(i), { qos: 1 })));
