@@ -113,10 +113,6 @@ export class RuleEngine implements OnModuleDestroy {
     for (const id of [...this.active.keys()]) void this.stopRule(id, { keepDurable: true });
   }
 
-  isActive(ruleId: string): boolean {
-    return this.active.has(ruleId);
-  }
-
   runsInProgress(ruleId: string): number {
     return this.active.get(ruleId)?.runs.size ?? 0;
   }

@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import SunCalc from 'suncalc';
+import { getTimes } from 'suncalc';
 import type { Trigger } from './rule.schema';
 
 export type ScheduleTrigger = Extract<Trigger, { type: 'time' | 'cron' | 'sun' }>;
@@ -27,7 +27,7 @@ export function nextOccurrence(trigger: ScheduleTrigger, after: number, location
       if (!location) return undefined;
       // Today's event may be past; look a few days ahead for the first one still to come.
       for (let day = -1; day <= 3; day++) {
-        const times = SunCalc.getTimes(new Date(after + day * DAY_MS), location.latitude, location.longitude);
+        const times = getTimes(new Date(after + day * DAY_MS), location.latitude, location.longitude);
         // Near the poles some days have no sunrise or sunset: suncalc gives an invalid Date.
         const at = times[trigger.event]?.getTime() ?? Number.NaN;
         if (Number.isFinite(at) && at + trigger.offset > after) return at + trigger.offset;
