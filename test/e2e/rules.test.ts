@@ -447,6 +447,32 @@ describe('rules: durability across restarts', () => {
   });
 });
 
+describe('rules: a power cut', () => {
+  it('resumes a delay and a for: after the process is killed, each firing once', async () => {
+    const delayed = await home.createRule({
+      name: 'Power cut delay',
+      triggers: [{ type: 'mqtt', topic: 'in/power-cut' }],
+      actions: [publishOut('power-cut', 'before'), { type: 'delay', duration: '3m' }, publishOut('power-cut', 'after')],
+    });
+    const held = await home.createRule({
+      name: 'Power cut for',
+      triggers: [{ type: 'state', entity: 'cellar.door', to: 'open', for: '3m' }],
+      actions: [publishOut('power-cut-for')],
+    });
+    await home.report('cellar', { door: 'closed' });
+    await home.report('cellar', { door: 'open' });
+    await home.publish('in/power-cut', '');
+    await home.runsWhere(delayed, (runs) => runs[0]?.status === 'waiting');
+    await home.advance(MINUTE);
+    await home.restart({ powerCut: true });
+    await home.advance(2 * MINUTE + 1000);
+    await home.runsWhere(delayed, (runs) => runs.length === 1 && runs[0]?.status === 'done', 'the delayed run');
+    await home.runsWhere(held, (runs) => runs.length === 1, 'the for:');
+    expect(home.messages('out/power-cut')).toEqual(['before', 'after']);
+    expect(home.messages('out/power-cut-for')).toEqual(['fired']);
+  });
+});
+
 describe('rules: a wait across a restart', () => {
   it('keeps waiting for its trigger after a restart, with the time it had left', async () => {
     const id = await home.createRule({

@@ -56,11 +56,14 @@ export class RulesHarness {
     await this.client.subscribeAsync('out/#', { qos: 1 });
   }
 
-  /** Stops the server and starts it again on the same data and the same clock time. */
-  async restart(): Promise<void> {
+  /**
+   * Stops the server and starts it again on the same data and the same clock time; with
+   * powerCut it is killed (SIGKILL) instead, with no chance to flush or close anything.
+   */
+  async restart({ powerCut = false }: { powerCut?: boolean } = {}): Promise<void> {
     this.clockAt = await this.now();
     await this.client.endAsync(true);
-    await this.server.stop();
+    await this.server.stop(powerCut ? 'SIGKILL' : 'SIGTERM');
     await this.boot();
   }
 
